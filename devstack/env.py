@@ -68,7 +68,9 @@ def stack_env(state: StackState) -> dict[str, str]:
         "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
         # A killed worker's task goes back to the queue instead of being acked as done.
-        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"task_reject_on_worker_lost": True}),
+        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": json.dumps({"task_reject_on_worker_lost": True,
+                                                            # records worker + queue per task
+                                                            "result_extended": True}),
         # Longer than the longest task plus queue wait (airflow3-notes §7.5).
         "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",

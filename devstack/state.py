@@ -89,7 +89,9 @@ class StackState:
             saved = self.ports.get(name)
             if saved and (running or port_is_free(saved)):
                 continue
-            preferred = int(os.environ.get("AIRFLOW_API_PORT", PREFERRED_PORTS.get(name, 0)))
+            preferred = PREFERRED_PORTS.get(name, 0)
+            if name == "api" and os.environ.get("AIRFLOW_API_PORT"):
+                preferred = int(os.environ["AIRFLOW_API_PORT"])  # 0 = any free port
             self.ports[name] = preferred if preferred and port_is_free(preferred) else free_port()
         self.secrets.setdefault("jwt_secret", secrets.token_urlsafe(48))
         self.secrets.setdefault("api_secret_key", secrets.token_urlsafe(32))

@@ -1,0 +1,51 @@
+# One command to demo, one to test. Everything installs into .venv from requirements.lock.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.9.9
+STAMP := $(VENV)/.installed
+
+.PHONY: install lock up down status demo test test-unit test-e2e clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(PY) --quiet -r requirements.lock
+	touch $(STAMP)
+
+# Re-resolve requirements.txt into requirements.lock (needs the package registry).
+lock: $(PY)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) pip compile requirements.txt --python-version 3.11 -o requirements.lock
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+up: install
+	$(PY) -m devstack up
+
+down:
+	@test -x $(PY) && $(PY) -m devstack down || echo "nothing to stop"
+
+status:
+	$(PY) -m devstack status
+
+demo: install
+	$(PY) -m devstack demo
+
+# Everything: unit, DAG integrity, integration and the end-to-end run on CeleryExecutor.
+# pytest exits 5 when it collects no test; make treats that as a failure.
+test: install
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit tests/dags
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+clean: down
+	rm -rf .local
