@@ -7,6 +7,7 @@ installed into the project venv on first need with pinned versions.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -80,9 +81,26 @@ class LocalPostgres:
     """
 
     def __init__(self, home: Path, port: int):
-        self.datadir, self.port = home / "pgdata", port
-        self.logfile = home / "logs" / "postgres.log"
-        self.bindir = postgres_bindir()
+        self.port, self.bindir = port, postgres_bindir()
+        self.datadir = self._datadir(home)
+        self.logfile = self.datadir.parent / "postgres.log"
+
+    def _datadir(self, home: Path) -> Path:
+        """`<home>/pgdata`, unless the server's user cannot reach `home` (a root-only
+        checkout such as a mktemp dir): then the cluster lives under /var/lib/ingest-stack/
+        and `<home>/pgdata` is a symlink to it, so the stack's state stays findable."""
+        local = home / "pgdata"
+        prefix = self._run_as()
+        home.mkdir(parents=True, exist_ok=True)
+        if not prefix or subprocess.run([*prefix, "test", "-x", str(home)]).returncode == 0:
+            return local
+        outside = Path("/var/lib/ingest-stack") / hashlib.sha1(str(home).encode()).hexdigest()[:12]
+        outside.mkdir(parents=True, exist_ok=True)
+        outside.chmod(0o755)
+        Path("/var/lib/ingest-stack").chmod(0o755)
+        if not local.is_symlink():
+            local.symlink_to(outside / "pgdata")
+        return outside / "pgdata"
 
     def _run_as(self) -> list[str]:
         if os.geteuid() != 0:
