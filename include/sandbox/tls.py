@@ -1,0 +1,62 @@
+"""Self-signed TLS for the Azure emulator.
+
+azure-identity refuses a non-https authority ("The value must be a TLS protected (https)
+URL"), so the Azure server also listens with TLS. The certificate covers 127.0.0.1, ::1 and
+localhost; clients trust it by passing the PEM path (``connection_verify=...`` for
+azure-identity, ``verify=...`` for requests) — the sandbox prints that path as azure_ca_cert.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def write_self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """Create cert.pem / key.pem in ``directory``; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "billing-sandbox")])
+    sans: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    try:
+        extra = ipaddress.ip_address(host)
+        if str(extra) not in ("127.0.0.1", "::1", "0.0.0.0"):
+            sans.append(x509.IPAddress(extra))
+    except ValueError:
+        if host != "localhost":
+            sans.append(x509.DNSName(host))
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "azure-ca.pem", directory / "azure-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert_path), str(key_path))
+    return context
