@@ -1,0 +1,207 @@
+"""AWS CUR column access for both dialects: legacy (``lineItem/UnblendedCost``) and
+CUR 2.0 / Athena (``line_item_unblended_cost``), plus tags.
+
+Every source column gets a *canonical* snake_case name. AWS derived the CUR 2.0 names
+mechanically from the legacy ones (an underscore before each capital, lower-cased:
+``savingsPlan/SavingsPlanARN`` -> ``savings_plan_savings_plan_a_r_n``), so applying the
+same rule to legacy headers makes one lookup serve both. CUR 2.0 moved most
+``product/*`` attributes into the ``product`` map column; a canonical ``product_x``
+that is not a column is looked up as key ``x`` of that map.
+
+Tags (FOCUS ``Tags``: a JSON object, keys unique, values never altered):
+
+=========================================  ==========================
+source                                     FOCUS key
+=========================================  ==========================
+legacy ``resourceTags/user:CostCenter``     ``CostCenter`` (user tags: prefix dropped)
+legacy ``resourceTags/aws:createdBy``       ``aws:createdBy`` (provider-defined: kept)
+legacy ``costCategory/Team``                ``costCategory/Team``
+CUR 2.0 ``resource_tags`` map ``user_team``  ``team``
+CUR 2.0 ``cost_category`` map ``team``       ``costCategory/team``
+Athena ``resource_tags_user_team``           ``team``
+=========================================  ==========================
+
+CUR 2.0 / Athena already lower-case and underscore tag keys, so a tag ``CostCenter``
+shows up as ``CostCenter`` from a legacy CSV but ``cost_center`` from CUR 2.0: we
+keep what each export says rather than guess the original spelling. Empty tag cells
+mean "resource not tagged with this key" in CUR, so they are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from include.ingest.billing.normalize import arrow_parse
+from include.ingest.billing.normalize.source import SourceBatch
+
+_CAPITAL = re.compile(r"(?<!^)([A-Z])")
+_MAP_COLUMNS = ("resource_tags", "cost_category", "product")
+
+
+def snake(part: str) -> str:
+    return _CAPITAL.sub(r"_\1", part).lower()
+
+
+def canonical(name: str) -> str:
+    """``lineItem/UnblendedCost`` -> ``line_item_unblended_cost``; snake names unchanged."""
+    name = name.strip().lstrip("\ufeff")
+    category, slash, field = name.partition("/")
+    return f"{snake(category)}_{snake(field)}" if slash else name.lower()
+
+
+def tag_key(name: str) -> str | None:
+    """FOCUS tag key for a flattened tag column, ``None`` if ``name`` is not one."""
+    name = name.strip().lstrip("\ufeff")
+    if name.startswith("resourceTags/"):
+        key = name[len("resourceTags/"):]
+        return key[len("user:"):] if key.startswith("user:") else key
+    if name.startswith("costCategory/"):
+        return name
+    if name.startswith("resource_tags_"):
+        key = name[len("resource_tags_"):]
+        return key[len("user_"):] if key.startswith("user_") else key
+    if name.startswith("cost_category_"):
+        return "costCategory/" + name[len("cost_category_"):]
+    return None
+
+
+def _as_mapping(value: Any) -> dict[str, Any]:
+    """A map cell as a dict: Arrow MAP (list of pairs), dict, or JSON text (CUR 2.0 CSV)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return dict(value)
+    if isinstance(value, str):
+        parsed = json.loads(value)
+        if isinstance(parsed, dict):
+            return parsed
+        raise ValueError(f"a JSON {type(parsed).__name__}")
+    raise ValueError(f"a {type(value).__name__}")
+
+
+class CurColumns:
+    """Typed, canonical-name access to one CUR batch; parse problems land in ``reasons``."""
+
+    def __init__(self, source: SourceBatch) -> None:
+        self.source = source
+        self.num_rows = source.num_rows
+        self.reasons: dict[int, list[str]] = {}
+        self._by_canonical: dict[str, str] = {}
+        self._tag_columns: list[tuple[str, str]] = []
+        self._maps: dict[str, str] = {}
+        self._parsed_maps: dict[str, list[dict[str, Any] | None]] = {}
+        for name in source.names:
+            key = tag_key(name)
+            if key is not None:
+                self._tag_columns.append((name, key))
+                continue
+            canon = canonical(name)
+            if canon in _MAP_COLUMNS:
+                self._maps[canon] = name
+            else:
+                self._by_canonical.setdefault(canon, name)
+
+    def flag(self, index: int, reason: str) -> None:
+        self.reasons.setdefault(index, []).append(reason)
+
+    def flag_mask(self, mask: pa.Array, reason: str) -> None:
+        for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
+            self.flag(i, reason)
+
+    def label(self, canon: str) -> str:
+        """The column's name as the file spells it (for messages)."""
+        return self._by_canonical.get(canon, canon)
+
+    def has(self, canon: str) -> bool:
+        return canon in self._by_canonical
+
+    def _map_rows(self, map_name: str) -> list[dict[str, Any] | None]:
+        """Parsed cells of a map column; an unreadable cell is ``None`` plus a reason."""
+        if map_name not in self._parsed_maps:
+            source_name = self._maps[map_name]
+            parse = arrow_parse.cached(_as_mapping)
+            rows: list[dict[str, Any] | None] = []
+            for i, value in enumerate(self.source.pylist(source_name)):
+                try:
+                    rows.append(parse(value) if isinstance(value, (str, type(None))) else _as_mapping(value))
+                except ValueError as exc:
+                    rows.append(None)
+                    self.flag(i, f"expected {source_name} as a JSON object / map, got {exc}: {str(value)[:80]!r}")
+            self._parsed_maps[map_name] = rows
+        return self._parsed_maps[map_name]
+
+    def _raw(self, canon: str) -> pa.Array | None:
+        if canon in self._by_canonical:
+            return self.source.column(self._by_canonical[canon])
+        if canon.startswith("product_") and "product" in self._maps:
+            key = canon[len("product_"):]
+            values = [None if m is None else m.get(key) for m in self._map_rows("product")]
+            return pa.array([None if v is None else str(v) for v in values], pa.string())
+        return None
+
+    def strings(self, canon: str) -> pa.Array:
+        raw = self._raw(canon)
+        return pa.nulls(self.num_rows, pa.string()) if raw is None else arrow_parse.strings(raw)
+
+    def decimals(self, canon: str) -> pa.Array:
+        raw = self._raw(canon)
+        if raw is None:
+            return pa.nulls(self.num_rows, arrow_parse.MONEY)
+        values, problems = arrow_parse.decimals(raw)
+        for i, problem in problems.items():
+            self.flag(i, f"{self.label(canon)}: {problem}")
+        return values
+
+    def timestamps(self, canon: str) -> pa.Array:
+        raw = self._raw(canon)
+        if raw is None:
+            return pa.nulls(self.num_rows, arrow_parse.TIMESTAMP)
+        values, problems = arrow_parse.timestamps(raw)
+        for i, problem in problems.items():
+            self.flag(i, f"{self.label(canon)}: {problem}")
+        return values
+
+    def require(self, canon: str, values: pa.Array, why: str = "", where: pa.Array | None = None) -> None:
+        """Quarantine rows where ``values`` is NULL -- only rows where ``where`` is true,
+        when given -- unless the row already has a reason (a bad value became NULL)."""
+        if values.null_count:
+            suffix = f" {why}" if why else ""
+            missing = pc.is_null(values) if where is None else pc.and_(pc.is_null(values), where)
+            for i in pc.indices_nonzero(pc.fill_null(missing, False)).to_pylist():
+                if i not in self.reasons:
+                    self.flag(i, f"expected {self.label(canon)}{suffix}, got an empty value")
+
+    def tags_json(self) -> pa.Array:
+        """FOCUS ``Tags`` per row: compact JSON with sorted keys, NULL when untagged."""
+        sources: list[tuple[list[Any], str | None]] = [
+            (arrow_parse.strings(self.source.column(name)).to_pylist(), key) for name, key in self._tag_columns
+        ]
+        for map_name, prefix in (("resource_tags", None), ("cost_category", "costCategory/")):
+            if map_name in self._maps:
+                sources.append((self._map_rows(map_name), prefix))
+        if not sources:
+            return pa.nulls(self.num_rows, pa.string())
+        out: list[str | None] = []
+        for i in range(self.num_rows):
+            tags: dict[str, Any] = {}
+            for values, key in sources:
+                value = values[i]
+                if isinstance(value, dict):  # a map cell: key is the prefix
+                    for k, v in value.items():
+                        if v is None or v == "":
+                            continue
+                        if key is None:
+                            tags[k[len("user_"):] if k.startswith("user_") else k] = v
+                        else:
+                            tags[key + k] = v
+                elif value is not None and key is not None:
+                    tags[key] = value
+            out.append(json.dumps(tags, ensure_ascii=False, sort_keys=True, separators=(",", ":")) if tags else None)
+        return pa.array(out, pa.string())
