@@ -212,7 +212,7 @@ class SandboxServer:
         server = _Listener((self.host, port), handler)
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{self.name}-{port}", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=f"sandbox-{self.name}-{port}", daemon=True)
         thread.start()
         self._threads.append(thread)
         return server

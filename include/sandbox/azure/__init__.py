@@ -1,0 +1,1 @@
+"""Azure emulation: Cost Management Query API, exports in blob storage, OAuth2 token endpoint."""
