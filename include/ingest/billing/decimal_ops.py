@@ -9,7 +9,7 @@ half-to-even at the 18th decimal place, the only rounding in the billing path (F
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,16 +40,18 @@ def subtract(a: Array, b: Array) -> Array:
 def _multiply_slow(a: Array, b: Array) -> tuple[pa.Array, list[int]]:
     out: list[Decimal | None] = []
     overflow: list[int] = []
-    for i, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist())):
-        if x is None or y is None:
-            out.append(None)
-            continue
-        product = (x * y).quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
-        if abs(product) >= _LIMIT:
-            overflow.append(i)
-            out.append(None)
-        else:
-            out.append(product)
+    with localcontext() as ctx:
+        ctx.prec = 2 * MONEY.precision + 2  # exact: the default 28 digits would round
+        for i, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist())):
+            if x is None or y is None:
+                out.append(None)
+                continue
+            product = (x * y).quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+            if abs(product) >= _LIMIT:
+                overflow.append(i)
+                out.append(None)
+            else:
+                out.append(product)
     return pa.array(out, MONEY), overflow
 
 

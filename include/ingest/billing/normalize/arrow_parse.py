@@ -44,6 +44,8 @@ def strings(values: pa.Array) -> pa.Array:
 
 
 def _decimal_from_text(text: str) -> tuple[Decimal | None, str | None]:
+    if "_" in text:  # Python's Decimal accepts "1_000"; no billing format does
+        return None, "not a number"
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
