@@ -2,24 +2,13 @@
 queue, and every queue of the suite is consumed by a live worker."""
 import time
 
-import psycopg
 import pytest
+
+from devstack.celery_health import celery_executions
 
 from include.ingest.queues import BILLING_NORMALIZE, QUEUES, WORKER_GROUPS
 
 pytestmark = pytest.mark.e2e
-
-
-def celery_results(metadata_url: str, dag_id: str, run_id: str) -> dict:
-    """(task_id, map_index) → (Celery status, worker, queue), joined through the task
-    instance's Celery task id in the metadata DB and the Celery result backend table."""
-    url = metadata_url.replace("postgresql+psycopg2://", "postgresql://")
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT ti.task_id, ti.map_index, c.status, c.worker, c.queue "
-            "FROM task_instance ti JOIN celery_taskmeta c ON c.task_id = ti.external_executor_id "
-            "WHERE ti.dag_id = %s AND ti.run_id = %s", (dag_id, run_id)).fetchall()
-    return {(task_id, idx): (status, worker, queue) for task_id, idx, status, worker, queue in rows}
 
 
 def test_selfcheck_run_executes_on_celery_workers(stack, airflow):
@@ -41,7 +30,7 @@ def test_selfcheck_run_executes_on_celery_workers(stack, airflow):
     # Celery records SUCCESS a moment after Airflow marks the task instance done.
     deadline = time.monotonic() + 60
     while True:
-        results = celery_results(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+        results = celery_executions(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
                                  "stack_selfcheck", run_id)
         done = {status for status, _, _ in results.values()} == {"SUCCESS"}
         if (done and len(results) == len(tis)) or time.monotonic() > deadline:
