@@ -276,6 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         app, started = self.app, time.monotonic()
+        seq = app.log.reserve()
         body = self._read_body()
         split = urlsplit(self.path)
         host = self.headers.get("Host") or f"{app._display_host()}:{app.port}"
@@ -296,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 if req.endpoint is not None:
                     req.tenant = app.identify(req)
-                    fault = req.fault = app.faults.decide(route.endpoint, req.tenant)
+                    fault = req.fault = app.faults.decide(req.endpoint, req.tenant)
                 if fault is not None and fault.kind in STATUS_FAULTS:
                     resp = app.fault_response(req, fault)
                 else:
@@ -308,13 +309,14 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as exc:  # a sandbox bug must not kill the connection silently
                 traceback.print_exc()
                 resp = json_response({"error": {"code": 500, "message": f"sandbox error: {exc!r}"}}, 500)
-        sent = self._send(resp, fault if fault is not None and fault.kind in BODY_FAULTS else None)
+        entry: dict[str, Any] = {
+            "seq": seq, "t": time.time(), "method": self.command, "path": req.path, "query": req.raw_query,
+            "endpoint": req.endpoint, "status": resp.status, "fault": fault.kind if fault else None,
+            "bytes": None, "tenant": req.tenant, "ms": round((time.monotonic() - started) * 1000, 2),
+        }
         if route is None or req.endpoint is not None:
-            app.log.append({
-                "t": time.time(), "method": self.command, "path": req.path, "query": req.raw_query,
-                "endpoint": req.endpoint, "status": resp.status, "fault": fault.kind if fault else None,
-                "bytes": sent, "tenant": req.tenant, "ms": round((time.monotonic() - started) * 1000, 2),
-            })
+            app.log.append(entry)  # before the body goes out: a client that saw the answer sees the entry
+        entry["bytes"] = self._send(resp, fault if fault is not None and fault.kind in BODY_FAULTS else None)
 
     def _send(self, resp: Response, fault: Fault | None) -> int:
         body = resp.body

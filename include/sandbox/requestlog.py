@@ -1,6 +1,6 @@
 """Bounded, thread-safe request log behind ``GET /_sandbox/requests``.
 
-Each entry: seq, t (unix seconds), method, path, query, endpoint, status, fault, bytes (body
+Each entry: seq (arrival order), t (unix seconds), method, path, query, endpoint, status, fault, bytes (body
 bytes actually sent), tenant, ms (handling time). Oldest entries drop after ``capacity``.
 """
 from __future__ import annotations
@@ -17,16 +17,22 @@ class RequestLog:
         self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=capacity)
         self._seq = 0
 
-    def append(self, entry: dict[str, Any]) -> None:
+    def reserve(self) -> int:
+        """A sequence number taken when the request arrives (entries sort by arrival)."""
         with self._lock:
             self._seq += 1
-            entry["seq"] = self._seq
+            return self._seq
+
+    def append(self, entry: dict[str, Any]) -> None:
+        if "seq" not in entry:
+            entry["seq"] = self.reserve()
+        with self._lock:
             self._entries.append(entry)
 
     def entries(self, endpoint: str | None = None, since: int = 0) -> list[dict[str, Any]]:
         """Entries with seq > since whose endpoint matches the glob (all when None)."""
         with self._lock:
-            items = list(self._entries)
+            items = sorted(self._entries, key=lambda e: e["seq"])
         return [
             e
             for e in items
