@@ -87,9 +87,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         sandbox.start()
         payload = json.dumps({"ready": True, **sandbox.endpoints})
-        print(payload, flush=True)
-        if args.ready_file:
+        if args.ready_file:  # file first: whoever reads stdout may look for the file at once
             _write_ready(args.ready_file, payload)
+        print(payload, flush=True)
         while not stop.wait(0.5):
             pass
     finally:
