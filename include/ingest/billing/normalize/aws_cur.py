@@ -107,8 +107,8 @@ def _costs(cols: CurColumns, rules: _Rules) -> dict[str, pa.Array]:
         committed = cols.decimals("savings_plan_total_commitment_to_date")
         used = cols.decimals("savings_plan_used_commitment")
         sp_unused = decimal_ops.subtract(committed, used)
-        cols.require("savings_plan_total_commitment_to_date", sp_unused,
-                     "and savingsPlan/UsedCommitment on a SavingsPlanRecurringFee row", where=sp_unused_mask)  # fmt: skip
+        why = "and savingsPlan/UsedCommitment on a SavingsPlanRecurringFee row"
+        cols.require("savings_plan_total_commitment_to_date", sp_unused, why, where=sp_unused_mask)
         effective = _where(sp_unused_mask, sp_unused, effective)
     ri_unused_mask = rules.is_("effective", "ri_unused")
     if pc.any(ri_unused_mask).as_py():
@@ -169,7 +169,9 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
         "check the billing account of the DAG run",
     )
 
-    by_bill = map_distinct(cols.strings("bill_bill_type"), lambda b: "Recurring" if b == "Anniversary" else "One-Time", pa.string())
+    by_bill = map_distinct(
+        cols.strings("bill_bill_type"), lambda b: "Recurring" if b == "Anniversary" else "One-Time", pa.string()
+    )
     frequency = pc.coalesce(rules.value("frequency"), _where(rules.flag("category"), by_bill, none))
     correcting = pc.and_(rules.type_is("Credit", "Refund"), pc.less(charge_start, bill_start))
     charge_class = _where(correcting, pa.scalar("Correction"), none)
@@ -177,9 +179,9 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
     usage_type = cols.strings("line_item_usage_type")
     spot = pc.or_(Distinct(usage_type).mask(lambda u: u is not None and "SpotUsage" in u),
                   pc.equal(pc.fill_null(cols.strings("pricing_term"), ""), "Spot"))  # fmt: skip
-    pricing_category = _where(rules.is_("pricing", "Committed"), pa.scalar("Committed"), none)
-    pricing_category = _where(rules.is_("pricing", "usage"), pc.if_else(spot, "Dynamic", "Standard"), pricing_category)
-    pricing_category = _where(rules.is_("pricing", "fee"), pc.if_else(cost["has_ri"], "Committed", "Standard"), pricing_category)
+    pricing = _where(rules.is_("pricing", "Committed"), pa.scalar("Committed"), none)
+    pricing = _where(rules.is_("pricing", "usage"), pc.if_else(spot, "Dynamic", "Standard"), pricing)
+    pricing = _where(rules.is_("pricing", "fee"), pc.if_else(cost["has_ri"], "Committed", "Standard"), pricing)
 
     consumed, priced, unit_prices = rules.flag("consumed"), rules.flag("priced"), rules.flag("unit_prices")
     unit = cols.strings("pricing_unit")
@@ -199,6 +201,9 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
         return _where(mask, values, pa.nulls(n, values.type))
 
     product_code = cols.strings("line_item_product_code")
+    invoice_issuer = pc.coalesce(
+        cols.strings("bill_invoicing_entity"), cols.strings("bill_billing_entity"), pa.scalar(PROVIDER)
+    )
     resource = Distinct(cols.strings("line_item_resource_id"))
     first, first_line = ctx.first_row_ordinal, ctx.first_line
     if ctx.line_numbers is not None:
@@ -233,10 +238,10 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
         "ContractedUnitPrice": only(unit_prices, cols.decimals("line_item_unblended_rate")),
         "EffectiveCost": cost["effective"],
         "InvoiceId": cols.strings("bill_invoice_id"),
-        "InvoiceIssuerName": pc.coalesce(cols.strings("bill_invoicing_entity"), cols.strings("bill_billing_entity"), pa.scalar(PROVIDER)),
+        "InvoiceIssuerName": invoice_issuer,
         "ListCost": cost["list"],
         "ListUnitPrice": only(unit_prices, cost["public_rate"]),
-        "PricingCategory": pricing_category,
+        "PricingCategory": pricing,
         "PricingQuantity": only(priced, pricing_quantity),
         "PricingUnit": only(priced, unit),
         "ProviderName": _const(PROVIDER, n),

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -43,10 +44,12 @@ _CAPITAL = re.compile(r"(?<!^)([A-Z])")
 _MAP_COLUMNS = ("resource_tags", "cost_category", "product")
 
 
+@lru_cache(maxsize=4096)
 def snake(part: str) -> str:
     return _CAPITAL.sub(r"_\1", part).lower()
 
 
+@lru_cache(maxsize=4096)
 def canonical(name: str) -> str:
     """``lineItem/UnblendedCost`` -> ``line_item_unblended_cost``; snake names unchanged."""
     name = name.strip().lstrip("\ufeff")
@@ -54,6 +57,7 @@ def canonical(name: str) -> str:
     return f"{snake(category)}_{snake(field)}" if slash else name.lower()
 
 
+@lru_cache(maxsize=4096)
 def tag_key(name: str) -> str | None:
     """FOCUS tag key for a flattened tag column, ``None`` if ``name`` is not one."""
     name = name.strip().lstrip("\ufeff")
@@ -112,6 +116,8 @@ class CurColumns:
         self.reasons.setdefault(index, []).append(reason)
 
     def flag_mask(self, mask: pa.Array, reason: str) -> None:
+        if not pc.any(mask).as_py():
+            return
         for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
             self.flag(i, reason)
 
@@ -179,29 +185,74 @@ class CurColumns:
                     self.flag(i, f"expected {self.label(canon)}{suffix}, got an empty value")
 
     def tags_json(self) -> pa.Array:
-        """FOCUS ``Tags`` per row: compact JSON with sorted keys, NULL when untagged."""
-        sources: list[tuple[list[Any], str | None]] = [
-            (arrow_parse.strings(self.source.column(name)).to_pylist(), key) for name, key in self._tag_columns
-        ]
-        for map_name, prefix in (("resource_tags", None), ("cost_category", "costCategory/")):
-            if map_name in self._maps:
-                sources.append((self._map_rows(map_name), prefix))
-        if not sources:
+        """FOCUS ``Tags`` per row: compact JSON, keys sorted, NULL when untagged.
+
+        Real CURs carry dozens to hundreds of tag columns, mostly empty. Flattened tag
+        columns are therefore assembled with Arrow string kernels (each distinct value
+        JSON-escaped once by ``json.dumps``); only map columns (CUR 2.0) need a per-row
+        merge, and identical map cells are converted once.
+        """
+        if any(m in self._maps for m in ("resource_tags", "cost_category")):
+            return self._tags_from_maps()
+        by_key: dict[str, pa.Array] = {}
+        for name, key in self._tag_columns:
+            values = arrow_parse.strings(self.source.column(name))
+            if values.null_count == len(values):
+                continue
+            # Two columns naming the same key (e.g. a BOM variant): the first value wins.
+            by_key[key] = pc.coalesce(by_key[key], values) if key in by_key else values
+        if not by_key:
             return pa.nulls(self.num_rows, pa.string())
-        out: list[str | None] = []
-        for i in range(self.num_rows):
-            tags: dict[str, Any] = {}
-            for values, key in sources:
-                value = values[i]
-                if isinstance(value, dict):  # a map cell: key is the prefix
-                    for k, v in value.items():
-                        if v is None or v == "":
-                            continue
-                        if key is None:
-                            tags[k[len("user_"):] if k.startswith("user_") else k] = v
-                        else:
-                            tags[key + k] = v
-                elif value is not None and key is not None:
-                    tags[key] = value
-            out.append(json.dumps(tags, ensure_ascii=False, sort_keys=True, separators=(",", ":")) if tags else None)
+        # Sparse assembly, proportional to the non-empty cells: one '"key":"value"'
+        # fragment per tagged cell, stably sorted by row (so keys stay in sorted order
+        # within a row), grouped into one list per row, joined with ",".
+        row_parts, fragment_parts = [], []
+        for key in sorted(by_key):
+            values = by_key[key]
+            present = pc.indices_nonzero(pc.is_valid(values))
+            escaped = arrow_parse.map_distinct(values.take(present), _json, pa.string())
+            row_parts.append(present)
+            fragment_parts.append(pc.binary_join_element_wise(pa.scalar(_json(key) + ":"), escaped, ""))
+        rows = pa.concat_arrays(row_parts)
+        order = pc.sort_indices(rows)  # stable
+        runs = pc.run_end_encode(rows.take(order))
+        offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cast(runs.run_ends, pa.int32())])
+        per_row = pa.ListArray.from_arrays(offsets, pa.concat_arrays(fragment_parts).take(order))
+        objects = pc.binary_join_element_wise("{", pc.binary_join(per_row, ","), "}", "")
+        positions = pc.index_in(pa.array(range(self.num_rows), rows.type), value_set=runs.values)
+        return objects.take(positions)  # NULL for untagged rows
+
+    def _tags_from_maps(self) -> pa.Array:
+        per_row: dict[int, dict[str, Any]] = {}
+        for name, key in self._tag_columns:
+            for i, value in enumerate(arrow_parse.strings(self.source.column(name)).to_pylist()):
+                if value is not None:
+                    per_row.setdefault(i, {})[key] = value
+        for map_name, prefix in (("resource_tags", None), ("cost_category", "costCategory/")):
+            if map_name not in self._maps:
+                continue
+            for i, cell in enumerate(self._map_rows(map_name)):
+                for k, v in (cell or {}).items():
+                    if v is None or v == "":
+                        continue
+                    if prefix is None:
+                        k = k[len("user_"):] if k.startswith("user_") else k
+                    else:
+                        k = prefix + k
+                    per_row.setdefault(i, {})[k] = v
+        out: list[str | None] = [None] * self.num_rows
+        serialized: dict[tuple[tuple[str, Any], ...], str] = {}
+        for i, tags in per_row.items():
+            items = tuple(sorted(tags.items()))
+            try:
+                text = serialized.get(items)
+            except TypeError:  # an unhashable (nested) value: FOCUS validation rejects it
+                text = json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
+            if text is None:
+                text = serialized[items] = json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
+            out[i] = text
         return pa.array(out, pa.string())
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -304,3 +304,10 @@ def test_cur2_parquet_types_are_read_exactly():
     result = normalize_batch(pa.RecordBatch.from_pydict(columns), CTX)
     assert result.quarantined == []
     assert _comparable(result.good.to_pylist()[0]) == _comparable(one(legacy))
+
+
+def test_nested_tag_value_in_a_map_is_quarantined_not_crashing():
+    row = to_cur2(legacy_row())
+    row["resource_tags"] = '{"user_team": {"name": "data"}}'
+    result = normalize([row])
+    assert "expected scalar Tags values" in result.quarantined[0].reason
