@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from include.ingest.billing.focus import SCHEMA
+from include.ingest.billing.normalize.context import QuarantinedRow
 from include.ingest.persist.columns import SQL_COLUMNS
 from include.ingest.persist.db import advisory_key
 from include.ingest.persist.ledger import SliceVersion
@@ -25,19 +26,12 @@ from include.ingest.persist.ledger import SliceVersion
 COPY_STAGING = (f"COPY billing.staging_line_items (x_load_id, {', '.join(SQL_COLUMNS)}) "
                 "FROM STDIN WITH (FORMAT csv)")
 COPY_QUARANTINE = ("COPY billing.quarantine (load_id, chunk_id, provider, billing_account, "
-                   "billing_period, version, source_file, source_line, reason, raw) "
+                   "billing_period, version, source_file, row_ordinal, source_line, reason, raw) "
                    "FROM STDIN")
 
 
 class ChunkLoadError(RuntimeError):
     """A chunk's rows do not add up or do not fit the schema; nothing was committed."""
-
-
-@dataclass(frozen=True)
-class QuarantinedRow:
-    source_line: int
-    reason: str
-    raw: str | dict  # the raw CSV line, or the raw record as parsed (kept as JSON)
 
 
 @dataclass
@@ -98,7 +92,7 @@ def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> 
                 raw = row.raw if isinstance(row.raw, str) else json.dumps(row.raw, default=str)
                 copy.write_row((load_id, chunk.chunk_id, sv.provider, sv.billing_account,
                                 sv.billing_period, sv.version, chunk.source_file,
-                                row.source_line, row.reason, raw))
+                                row.row_ordinal, row.line_number, row.reason, raw))
                 quarantined += 1
         staged, billed, wrong_chunk = conn.execute(
             "SELECT count(*), coalesce(sum(billed_cost), 0), "

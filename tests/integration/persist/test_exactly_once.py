@@ -9,7 +9,8 @@ import pytest
 
 from include.ingest.persist.ledger import begin_load, load_state
 from include.ingest.persist.publish import PublishError, publish
-from include.ingest.persist.staging import ChunkLoadError, ChunkRows, QuarantinedRow, load_chunk
+from include.ingest.billing.normalize.context import QuarantinedRow
+from include.ingest.persist.staging import ChunkLoadError, ChunkRows, load_chunk
 
 from tests.integration.persist.rows import batches, slice_version
 
@@ -29,8 +30,8 @@ def snapshot(conn):
 def load_slice(conn, sv, chunks: dict[str, list[str]], bad_lines=()):
     begin_load(conn, sv, chunks_expected=len(chunks))
     for chunk_id, costs in chunks.items():
-        quarantined = [QuarantinedRow(line, "BilledCost: expected a decimal, got 'x1'",
-                                      f"raw,line,{line}") for line in bad_lines]
+        quarantined = [QuarantinedRow(f"raw,line,{line}", "BilledCost: expected a decimal, "
+                                      "got 'x1'", line, 1000 + line) for line in bad_lines]
         load_chunk(conn, sv, ChunkRows(chunk_id, len(costs) + len(quarantined),
                                        batches(sv, chunk_id, costs), quarantined,
                                        source_file=f"s3://bucket/{chunk_id}.csv.gz"))

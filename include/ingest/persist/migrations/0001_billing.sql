@@ -125,11 +125,12 @@ CREATE TABLE billing.quarantine (
     billing_period     text NOT NULL,
     version            text NOT NULL,
     source_file        text,
-    source_line        bigint NOT NULL,
+    row_ordinal        bigint NOT NULL,   -- position in the chunk (always known)
+    source_line        bigint,            -- line in the source file (CSV; NULL for Parquet)
     reason             text NOT NULL,
     raw                text NOT NULL,
     quarantined_at     timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (load_id, chunk_id, source_line)
+    PRIMARY KEY (load_id, chunk_id, row_ordinal)
 );
 
 -- Chunks that failed for good: descriptor, error, attempts; replayed by billing_dlq_replay.
