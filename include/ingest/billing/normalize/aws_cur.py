@@ -299,7 +299,7 @@ def normalize_batch(batch: Batch, context: NormalizeContext) -> NormalizedBatch:
     bad = sorted(reasons)
     keep = pc.invert(pc.is_in(pa.array(range(source.num_rows), pa.int64()), value_set=pa.array(bad, pa.int64())))
     quarantined = [
-        QuarantinedRow(source.raw_row(i), "; ".join(reasons[i]), context.line_of(i), context.first_row_ordinal + i)
-        for i in bad
+        QuarantinedRow(raw, "; ".join(reasons[i]), context.line_of(i), context.first_row_ordinal + i)
+        for i, raw in zip(bad, source.raw_rows(bad))
     ]
     return NormalizedBatch(good.filter(keep), quarantined)

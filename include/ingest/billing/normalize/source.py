@@ -8,7 +8,7 @@ A batch can arrive as
   columns, ``ParquetFile.iter_batches``).
 
 Normalizers only ask for what they need -- ``column(name)`` as an Arrow array,
-``pylist(name)`` for map columns, ``raw_row(i)`` for quarantine -- so untouched
+``pylist(name)`` for map columns, ``raw_rows(indices)`` for quarantine -- so untouched
 columns of a 94-column CUR row are never converted.
 """
 
@@ -143,15 +143,17 @@ class SourceBatch:
                 self._cache[name] = _to_arrow(self.pylist(name))
         return self._cache[name]
 
-    def raw_row(self, index: int) -> dict[str, Any]:
-        """Row ``index`` as read, for the quarantine table."""
+    def raw_rows(self, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows ``indices`` as read, for the quarantine table (one Arrow ``take`` for
+        Arrow input, so a batch that is entirely bad is still cheap to quarantine)."""
         if self._rows is not None:
-            return dict(self._rows[index])
-        return {name: self.pylist_value(name, index) for name in self.names}
-
-    def pylist_value(self, name: str, index: int) -> Any:
+            return [dict(self._rows[i]) for i in indices]
         if self._columns is not None:
-            value = self._columns[name][index]
-            return value.as_py() if isinstance(value, pa.Scalar) else value
+            return [{name: self._value(name, i) for name in self.names} for i in indices]
         assert self._arrow is not None
-        return self._arrow.column(name)[index].as_py()
+        return self._arrow.take(pa.array(indices, pa.int64())).to_pylist()
+
+    def _value(self, name: str, index: int) -> Any:
+        assert self._columns is not None
+        value = self._columns[name][index]
+        return value.as_py() if isinstance(value, pa.Scalar) else value

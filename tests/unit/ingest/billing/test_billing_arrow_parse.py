@@ -119,7 +119,7 @@ def test_source_batch_shapes(batch):
     source = SourceBatch(batch)
     assert source.names == ["a", "b"] and source.num_rows == 2
     assert source.column("a").to_pylist() == ["1", "2"]
-    assert source.raw_row(1) == {"a": "2", "b": "y"}
+    assert source.raw_rows([1]) == [{"a": "2", "b": "y"}]
 
 
 def test_source_batch_heterogeneous_rows_and_mixed_types():
