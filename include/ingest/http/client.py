@@ -89,9 +89,16 @@ def resilient_request(
             on_decision(attempt, decision)
         if decision.action is Action.FAIL:
             raise decision.to_exception() from outcome.exception
-        last_attempt = attempt == max_attempts
-        if last_attempt or not is_short_wait(decision.delay_s, settings.short_wait_threshold_s):
-            # Long wait or no attempts left: end this task attempt; Airflow retries later.
-            raise decision.to_exception() from outcome.exception
+        if not is_short_wait(decision.delay_s, settings.short_wait_threshold_s):
+            # Long wait: end this task attempt (freeing the worker); Airflow retries later.
+            raise decision.to_exception(
+                f"{decision.reason}; longer than the in-task limit of {settings.short_wait_threshold_s:g} s, "
+                "so the task attempt ends and Airflow retries after the wait"
+            ) from outcome.exception
+        if attempt == max_attempts:
+            raise decision.to_exception(
+                f"expected a usable response within {max_attempts} attempts, got: {decision.reason}; "
+                "the task will be retried by Airflow and resume from its cursor"
+            ) from outcome.exception
         sleep(decision.delay_s)
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

@@ -120,14 +120,16 @@ class Decision:
     status: int | None = None
     url: str = ""  # already redacted
 
-    def to_exception(self) -> IngestHTTPError:
-        """The exception a task raises when it gives up on this decision in-task."""
+    def to_exception(self, message: str | None = None) -> IngestHTTPError:
+        """The exception a task raises when it gives up on this decision in-task
+        (``message`` replaces ``reason`` as the text, e.g. to say attempts ran out)."""
+        text = message or self.reason
         if self.action is Action.WAIT:
-            return ThrottledError(self.reason, wait_s=self.delay_s, status=self.status, url=self.url)
+            return ThrottledError(text, wait_s=self.delay_s, status=self.status, url=self.url)
         if self.action is Action.RETRY:
-            return TransientError(self.reason, status=self.status, url=self.url)
+            return TransientError(text, status=self.status, url=self.url)
         if self.action is Action.FAIL:
-            return PermanentError(self.reason, status=self.status, url=self.url)
+            return PermanentError(text, status=self.status, url=self.url)
         raise ValueError(f"expected a WAIT/RETRY/FAIL decision, got {self.action}; OK needs no exception")
 
 

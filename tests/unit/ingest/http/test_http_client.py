@@ -85,6 +85,7 @@ def test_long_wait_ends_the_attempt_with_throttled_error():
     with pytest.raises(ThrottledError) as info:
         run(script)
     assert info.value.wait_s == 600.0
+    assert "longer than the in-task limit of 60 s" in str(info.value)
     assert script.calls == 1 and script.slept == []  # nothing slept in-task
 
 
@@ -101,6 +102,7 @@ def test_running_out_of_attempts_raises_transient_error():
         run(script, max_attempts=3)
     assert not isinstance(info.value, ThrottledError)
     assert "504 Gateway Timeout" in str(info.value)
+    assert str(info.value).startswith("expected a usable response within 3 attempts, got: ")
     assert script.calls == 3 and len(script.slept) == 2
 
 
