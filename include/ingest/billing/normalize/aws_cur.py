@@ -24,8 +24,8 @@ from include.ingest.billing.focus_rules import find_violations
 from include.ingest.billing.keys import idempotency_keys
 from include.ingest.billing.lookups import service_category
 from include.ingest.billing.normalize.arrow_parse import Distinct, exclusive_end, map_distinct
-from include.ingest.billing.normalize.aws_cur_columns import CurColumns
-from include.ingest.billing.normalize.aws_cur_rules import LINE_ITEM_RULES, rule_value
+from include.ingest.billing.normalize.aws_cur_columns import CurColumns, resource_parts
+from include.ingest.billing.normalize.aws_cur_rules import LINE_ITEM_RULES, RuleColumns
 from include.ingest.billing.normalize.context import NormalizeContext, NormalizedBatch, QuarantinedRow
 from include.ingest.billing.normalize.source import Batch, SourceBatch
 
@@ -47,22 +47,6 @@ def _const(value: str | None, n: int) -> pa.Array:
     return pa.nulls(n, pa.string()) if value is None else pa.repeat(pa.scalar(value, pa.string()), n)
 
 
-def _resource_parts(resource_id: str | None) -> tuple[str | None, str | None]:
-    """(ResourceName, ResourceType) from an ARN; a plain ID (``i-0abc``, a bucket name)
-    is its own name and has no type we could state without guessing."""
-    if not resource_id:
-        return None, None
-    parts = resource_id.split(":", 5)
-    if not resource_id.startswith("arn:") or len(parts) < 6:
-        return resource_id, None
-    service, rest = parts[2], parts[5]
-    for sep in ("/", ":"):
-        if sep in rest:
-            kind, name = rest.split(sep, 1)
-            return name or rest, f"{service}/{kind}" if kind else service
-    return rest, service
-
-
 def _period_start(period: str) -> dt.datetime:
     try:
         return dt.datetime.strptime(period, "%Y-%m").replace(tzinfo=dt.timezone.utc)
@@ -70,26 +54,7 @@ def _period_start(period: str) -> dt.datetime:
         raise ValueError(f"expected context.billing_period as 'YYYY-MM', got {period!r}") from None
 
 
-class _Rules:
-    """Per-row views of ``LINE_ITEM_RULES``, computed per distinct LineItemType."""
-
-    def __init__(self, line_type: pa.Array) -> None:
-        self._d = Distinct(line_type)
-
-    def value(self, attr: str) -> pa.Array:
-        return self._d.map(lambda t: rule_value(t, attr), pa.string())
-
-    def flag(self, attr: str) -> pa.Array:
-        return self._d.mask(lambda t: bool(rule_value(t, attr)))
-
-    def is_(self, attr: str, expected: str) -> pa.Array:
-        return self._d.mask(lambda t: rule_value(t, attr) == expected)
-
-    def type_is(self, *types: str) -> pa.Array:
-        return self._d.mask(lambda t: t in types)
-
-
-def _costs(cols: CurColumns, rules: _Rules) -> dict[str, pa.Array]:
+def _costs(cols: CurColumns, rules: RuleColumns) -> dict[str, pa.Array]:
     unblended = cols.decimals("line_item_unblended_cost")
     billed = pc.coalesce(cols.decimals("line_item_net_unblended_cost"), unblended)
     cols.require("line_item_unblended_cost", billed)
@@ -141,11 +106,20 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
     none = pa.nulls(n, pa.string())
     line_type = cols.strings("line_item_line_item_type")
     cols.require("line_item_line_item_type", line_type)
-    rules = _Rules(line_type)
+    rules = RuleColumns(line_type)
     label = cols.label("line_item_line_item_type")
     for i in pc.indices_nonzero(pc.and_(pc.is_valid(line_type), pc.invert(rules.flag("category")))).to_pylist():
         cols.flag(i, f"expected {label} in {sorted(LINE_ITEM_RULES)}, got {line_type[i].as_py()!r}; "
                      "add it to LINE_ITEM_RULES in aws_cur_rules.py")  # fmt: skip
+    if cols.has("split_line_item_parent_resource_id"):
+        # Split cost allocation rows repeat their parent's cost; summing both triples
+        # totals (billing-formats.md §2, §7.12). Until they map to allocation columns,
+        # keep them out of the published slice -- visibly, in quarantine.
+        cols.flag_mask(
+            pc.is_valid(cols.strings("split_line_item_parent_resource_id")),
+            f"expected no split cost allocation row, got one ({cols.label('split_line_item_parent_resource_id')} "
+            "is set); its cost repeats the parent line item's, so publishing it would double count",
+        )
     cost = _costs(cols, rules)
     category = rules.value("category")
 
@@ -249,8 +223,8 @@ def _build(cols: CurColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
         "RegionId": pc.coalesce(cols.strings("product_region"), cols.strings("product_region_code")),
         "RegionName": cols.strings("product_location"),
         "ResourceId": cols.strings("line_item_resource_id"),
-        "ResourceName": resource.map(lambda r: _resource_parts(r)[0], pa.string()),
-        "ResourceType": resource.map(lambda r: _resource_parts(r)[1], pa.string()),
+        "ResourceName": resource.map(lambda r: resource_parts(r)[0], pa.string()),
+        "ResourceType": resource.map(lambda r: resource_parts(r)[1], pa.string()),
         "ServiceCategory": map_distinct(product_code, lambda c: service_category("aws", c), pa.string()),
         "ServiceName": pc.coalesce(cols.strings("product_product_name"), product_code),
         "SkuId": only(priced, cols.strings("product_sku")),

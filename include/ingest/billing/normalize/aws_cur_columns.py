@@ -74,6 +74,22 @@ def tag_key(name: str) -> str | None:
     return None
 
 
+def resource_parts(resource_id: str | None) -> tuple[str | None, str | None]:
+    """(ResourceName, ResourceType) from an ARN; a plain ID (``i-0abc``, a bucket name)
+    is its own name and has no type we could state without guessing."""
+    if not resource_id:
+        return None, None
+    parts = resource_id.split(":", 5)
+    if not resource_id.startswith("arn:") or len(parts) < 6:
+        return resource_id, None
+    service, rest = parts[2], parts[5]
+    for sep in ("/", ":"):
+        if sep in rest:
+            kind, name = rest.split(sep, 1)
+            return name or rest, f"{service}/{kind}" if kind else service
+    return rest, service
+
+
 def _as_mapping(value: Any) -> dict[str, Any]:
     """A map cell as a dict: Arrow MAP (list of pairs), dict, or JSON text (CUR 2.0 CSV)."""
     if value is None or value == "":

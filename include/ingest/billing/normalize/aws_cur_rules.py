@@ -46,6 +46,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
+
+from include.ingest.billing.normalize.arrow_parse import Distinct
+
 
 @dataclass(frozen=True)
 class LineItemRule:
@@ -86,3 +90,22 @@ def rule_value(line_item_type: str | None, attr: str) -> object:
     """``LINE_ITEM_RULES[t].<attr>``, or ``None`` for an unknown/missing type."""
     rule = LINE_ITEM_RULES.get(line_item_type) if line_item_type is not None else None
     return None if rule is None else getattr(rule, attr)
+
+
+class RuleColumns:
+    """Per-row views of ``LINE_ITEM_RULES``, computed per distinct LineItemType."""
+
+    def __init__(self, line_type: pa.Array) -> None:
+        self._d = Distinct(line_type)
+
+    def value(self, attr: str) -> pa.Array:
+        return self._d.map(lambda t: rule_value(t, attr), pa.string())
+
+    def flag(self, attr: str) -> pa.Array:
+        return self._d.mask(lambda t: bool(rule_value(t, attr)))
+
+    def is_(self, attr: str, expected: str) -> pa.Array:
+        return self._d.mask(lambda t: rule_value(t, attr) == expected)
+
+    def type_is(self, *types: str) -> pa.Array:
+        return self._d.mask(lambda t: t in types)

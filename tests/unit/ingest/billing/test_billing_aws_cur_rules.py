@@ -311,3 +311,13 @@ def test_nested_tag_value_in_a_map_is_quarantined_not_crashing():
     row["resource_tags"] = '{"user_team": {"name": "data"}}'
     result = normalize([row])
     assert "expected scalar Tags values" in result.quarantined[0].reason
+
+
+def test_split_cost_allocation_rows_are_kept_out_of_the_slice():
+    parent = legacy_row()
+    parent["splitLineItem/ParentResourceId"] = ""
+    split = legacy_row(**{"lineItem/ResourceId": "arn:aws:ecs:us-east-1:123412340534:task/c/abc"})
+    split["splitLineItem/ParentResourceId"] = "i-0abc123"
+    result = normalize([parent, split])
+    assert result.good.num_rows == 1
+    assert "expected no split cost allocation row" in result.quarantined[0].reason
