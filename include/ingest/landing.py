@@ -1,0 +1,116 @@
+"""The landing zone (DESIGN.md §3): raw provider bytes and normalized files, by path.
+
+Base URL from `INGEST_LANDING_URL` (`file://` under the project by default; `s3://` or
+`gs://` when Celery workers run on several hosts). Layout, per slice version:
+
+    raw/<provider>/<account>/<period>/<version>/<source name>      provider bytes, unchanged
+    raw/…/<source name>.meta.json                                   sha256, size, source, time
+    normalized/<provider>/<account>/<period>/<version>/<chunk>.parquet
+    normalized/…/<chunk>.quarantine.jsonl
+
+A raw file counts as landed only when its `.meta.json` exists and the bytes match its
+sha256 (the meta file is written last), so a half-written file from a killed worker is
+never trusted. XCom carries `LandedFile.to_json()` — a path and a checksum, never data.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+from airflow.sdk import ObjectStoragePath
+
+from include.ingest.persist.db import ConfigError
+
+READ_BLOCK = 1 << 20
+
+
+def landing_root() -> ObjectStoragePath:
+    url = os.environ.get("INGEST_LANDING_URL")
+    if not url:
+        raise ConfigError("INGEST_LANDING_URL is not set; expected a file://, s3:// or gs:// "
+                          "URL for the landing zone (the local stack sets it; see README)")
+    return ObjectStoragePath(url)
+
+
+def _safe(part: str) -> str:
+    """One path segment: provider tokens may hold ':' or '/' (timestamps, ARNs)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(part)).strip("._")
+    if not cleaned:
+        raise ValueError(f"expected a non-empty path segment, got {part!r}")
+    return cleaned
+
+
+def slice_dir(area: str, provider: str, account: str, period: str, version: str) -> ObjectStoragePath:
+    return landing_root() / area / _safe(provider) / _safe(account) / _safe(period) / _safe(version)
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: str  # URL of the bytes
+    sha256: str
+    size: int
+    source: str  # where the bytes came from (s3://bucket/key, a URL) — no credentials
+    landed_at: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LandedFile":
+        return cls(**data)
+
+
+def _meta_path(path: ObjectStoragePath) -> ObjectStoragePath:
+    return path.parent / (path.name + ".meta.json")
+
+
+def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str) -> LandedFile:
+    """Write `blocks` to `target` unchanged, then its meta file; return the descriptor.
+
+    Streams: memory is one block whatever the file size.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with target.open("wb") as out:
+        for block in blocks:
+            digest.update(block)
+            size += len(block)
+            out.write(block)
+    landed = LandedFile(str(target), digest.hexdigest(), size, source,
+                        datetime.now(timezone.utc).isoformat())
+    with _meta_path(target).open("w") as meta:
+        json.dump(landed.to_json(), meta)
+    return landed
+
+
+def sha256_of(path: ObjectStoragePath) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def already_landed(target: ObjectStoragePath) -> LandedFile | None:
+    """The descriptor of `target` if it was landed completely and is intact, else None."""
+    meta = _meta_path(target)
+    if not meta.exists() or not target.exists():
+        return None
+    with meta.open("r") as handle:
+        landed = LandedFile.from_json(json.load(handle))
+    return landed if sha256_of(target) == (landed.sha256, landed.size) else None
+
+
+def verify(landed: LandedFile) -> None:
+    """Raise if the file at `landed.path` is not the bytes that were landed."""
+    actual = sha256_of(ObjectStoragePath(landed.path))
+    if actual != (landed.sha256, landed.size):
+        raise ValueError(f"{landed.path}: expected sha256 {landed.sha256[:12]}… size "
+                         f"{landed.size}, got {actual[0][:12]}… size {actual[1]}; the landing "
+                         f"zone changed under us — clear the fetch task to land it again")

@@ -1,0 +1,35 @@
+"""The landing zone on the local filesystem (file://), as the local stack uses it."""
+import pytest
+
+from include.ingest import landing
+
+
+@pytest.fixture(autouse=True)
+def landing_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("INGEST_LANDING_URL", (tmp_path / "landing").as_uri())
+
+
+def test_land_streams_bytes_unchanged_with_checksum():
+    target = landing.slice_dir("raw", "aws", "1234", "2023-11", "2023-12-03T04:02:11Z") / "f.csv.gz"
+    blocks = [b"a" * 1000, b"b" * 10, b""]
+    landed = landing.land(iter(blocks), target, "s3://bucket/key")
+    assert landed.size == 1010 and "2023-12-03T04_02_11Z" in landed.path
+    assert target.read_bytes() == b"a" * 1000 + b"b" * 10
+    assert landing.already_landed(target) == landed
+    landing.verify(landed)
+
+
+def test_half_written_or_altered_file_is_not_trusted():
+    target = landing.slice_dir("raw", "aws", "1", "2023-11", "v") / "f"
+    assert landing.already_landed(target) is None
+    landed = landing.land([b"12345"], target, "src")
+    target.write_bytes(b"1234")  # a killed writer / a tampered file
+    assert landing.already_landed(target) is None
+    with pytest.raises(ValueError, match="expected sha256 .* size 5, got .* size 4"):
+        landing.verify(landed)
+
+
+def test_missing_configuration_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("INGEST_LANDING_URL")
+    with pytest.raises(Exception, match="INGEST_LANDING_URL is not set"):
+        landing.landing_root()
