@@ -37,6 +37,9 @@ def up(state: StackState) -> dict[str, str]:
     if needs_local_redis():
         say(f"Redis on 127.0.0.1:{state.ports['redis']}")
         LocalRedis(state.home, state.ports["redis"]).start()
+    from include.ingest.persist.migrate import migrate
+    applied = migrate(env["INGEST_DB_URL"])
+    say(f"warehouse schema: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
     write_env_file(state, stack_env(state))
     state.airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = state.airflow_home / "simple_auth_manager_passwords.json"
