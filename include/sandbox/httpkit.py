@@ -1,15 +1,12 @@
 """Minimal HTTP server base shared by the provider emulators (standard library only).
 
 A ``SandboxServer`` owns a route table, a request log and a reference to the shared
-``FaultPlan``. For every provider request it:
-
-1. reads the whole request body (so keep-alive connections stay in sync even when faulting),
-2. matches a route; the route's *endpoint name* (e.g. ``azure.query``) is what fault rules
-   and the request log refer to,
-3. asks the plan for a fault: status faults (429, 429-bare, 500, 502, 503) answer at once in
-   the provider's error format; ``slow`` sleeps first; ``reset`` / ``truncate`` let the
-   handler run and then cut the body; page faults are left to the handler (``req.fault``),
-4. logs the outcome.
+``FaultPlan``. Each route has an *endpoint name* (e.g. ``azure.query``) that fault rules and
+the request log refer to. Faults: status faults (429, 429-bare, 500, 502, 503) answer at
+once in the provider's error format (``fault_response`` hook); ``slow`` sleeps first;
+``reset`` / ``truncate`` let the handler run and then cut the body; page faults
+(repeat-token, restate, incomplete) are left to the handler via ``req.fault``. The request
+flow itself lives in handler.py.
 
 Admin routes under ``/_sandbox/`` never fault and are not logged. HTTP/1.1 with
 Content-Length on every response (boto3/requests keep connections alive).
@@ -18,21 +15,16 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import ssl
-import struct
-import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from include.sandbox.faults import BODY_FAULTS, STATUS_FAULTS, Fault, FaultPlan
+from include.sandbox.faults import Fault, FaultPlan
 from include.sandbox.golden import GoldenRegistry
 from include.sandbox.jsonio import dumps_exact, dumps_strings
 from include.sandbox.requestlog import RequestLog
@@ -208,8 +200,10 @@ class SandboxServer:
             self.tls_port = self._listeners[1].server_address[1]
 
     def _listen(self, port: int, tls: ssl.SSLContext | None) -> ThreadingHTTPServer:
-        handler = type(f"{self.name.title()}Handler", (_Handler,), {"app": self, "scheme": "https" if tls else "http"})
-        server = _Listener((self.host, port), handler)
+        from include.sandbox.handler import Listener, RequestHandler
+
+        handler = type(f"{self.name.title()}Handler", (RequestHandler,), {"app": self, "scheme": "https" if tls else "http"})
+        server = Listener((self.host, port), handler)
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=f"sandbox-{self.name}-{port}", daemon=True)
@@ -233,138 +227,3 @@ def retry_after_value(spec: str) -> str:
 
         return formatdate(time.time() + 2, usegmt=True)
     return spec
-
-
-class _Listener(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
-            return  # clients that hang up (or probes without TLS) are normal here
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    app: SandboxServer
-    scheme = "http"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # the request log replaces stderr access logs
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self) -> None:
-        app, started = self.app, time.monotonic()
-        seq = app.log.reserve()
-        body = self._read_body()
-        split = urlsplit(self.path)
-        host = self.headers.get("Host") or f"{app._display_host()}:{app.port}"
-        req = Request(
-            self.command, unquote(split.path), split.path, split.query,
-            parse_qs(split.query, keep_blank_values=True), self.headers, body,
-            base_url=f"{self.scheme}://{host}",
-        )
-        route, m, path_known = app.match(self.command, req.path)
-        fault = None
-        if route is None:
-            resp = app.not_found(req) if not path_known else json_response(
-                {"error": {"code": "MethodNotAllowed",
-                           "message": f"The requested resource does not support http method '{self.command}'."}}, 405)
-        else:
-            req.match = m
-            req.endpoint = route.endpoint(req) if callable(route.endpoint) else route.endpoint
-            try:
-                if req.endpoint is not None:
-                    req.tenant = app.identify(req)
-                    fault = req.fault = app.faults.decide(req.endpoint, req.tenant)
-                if fault is not None and fault.kind in STATUS_FAULTS:
-                    resp = app.fault_response(req, fault)
-                else:
-                    if fault is not None and fault.kind == "slow":
-                        time.sleep(fault.delay)
-                    resp = route.handler(req)
-            except HandlerError as exc:
-                resp = exc.response
-            except Exception as exc:  # a sandbox bug must not kill the connection silently
-                traceback.print_exc()
-                resp = json_response({"error": {"code": 500, "message": f"sandbox error: {exc!r}"}}, 500)
-        entry: dict[str, Any] = {
-            "seq": seq, "t": time.time(), "method": self.command, "path": req.path, "query": req.raw_query,
-            "endpoint": req.endpoint, "status": resp.status, "fault": fault.kind if fault else None,
-            "bytes": None, "tenant": req.tenant, "ms": round((time.monotonic() - started) * 1000, 2),
-        }
-        if route is None or req.endpoint is not None:
-            app.log.append(entry)  # before the body goes out: a client that saw the answer sees the entry
-        entry["bytes"] = self._send(resp, fault if fault is not None and fault.kind in BODY_FAULTS else None)
-
-    def _send(self, resp: Response, fault: Fault | None) -> int:
-        body = resp.body
-        if isinstance(body, (bytes, bytearray)):
-            chunks: Iterable[bytes] = [bytes(body)]
-            length = len(body) if resp.length is None or self.command != "HEAD" else resp.length
-        elif resp.length is None:
-            data = b"".join(body)
-            chunks, length = [data], len(data)
-        else:
-            chunks, length = body, resp.length
-        limit = length
-        if fault is not None:
-            limit = max(1, int(length * fault.fraction)) if length > 1 else 0
-        self.send_response(resp.status)
-        headers = dict(resp.headers)
-        if resp.content_type and "Content-Type" not in headers:
-            headers["Content-Type"] = resp.content_type
-        headers["Content-Length"] = str(limit if fault is not None and fault.kind == "truncate" else length)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command == "HEAD":
-            return 0
-        sent = 0
-        try:
-            for chunk in chunks:
-                if sent >= limit:
-                    break
-                piece = chunk[: limit - sent]
-                self.wfile.write(piece)
-                sent += len(piece)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-            return sent
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        if fault is not None and fault.kind == "reset":
-            self._reset_connection()
-        return sent
-
-    def _reset_connection(self) -> None:
-        """Abort with a TCP RST so the client sees 'connection reset' mid-body."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass

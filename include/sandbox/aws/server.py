@@ -77,6 +77,7 @@ class AwsServer(SandboxServer):
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto_port = 0
         self.publisher: CurPublisher | None = None
+        self._owns_moto = False
         for method in ("GET", "PUT", "POST", "DELETE", "HEAD"):
             self.add_route(method, r"/(?!_sandbox/).*", classify, self.forward)
 
@@ -94,6 +95,7 @@ class AwsServer(SandboxServer):
                 "expected no other AWS sandbox in this process (moto state is per process), got one running; "
                 "stop it first or run the sandbox in a subprocess"
             )
+        self._owns_moto = True
         # moto's werkzeug handler logs every request to stderr; the proxy keeps its own log
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
@@ -111,6 +113,8 @@ class AwsServer(SandboxServer):
         self._release()
 
     def _release(self) -> None:
+        if not self._owns_moto:
+            return
         try:
             if self.moto_port:
                 conn = http.client.HTTPConnection("127.0.0.1", self.moto_port, timeout=10)
@@ -119,8 +123,8 @@ class AwsServer(SandboxServer):
                 self.moto.stop()
         finally:
             self.moto_port = 0
-            if _ACTIVE.locked():
-                _ACTIVE.release()
+            self._owns_moto = False
+            _ACTIVE.release()
 
     # ---- restatement -------------------------------------------------------------------
     def restate(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -27,75 +27,92 @@ def export_name(dialect_name: str) -> str:
     return f"sandbox-{dialect_name}-actualcost"
 
 
-def publish_run(ds: AzureDataset, container_dir: Path, dialect_name: str, month: str, version: int,
-                rows_per_part: int, storage_account: str) -> GoldenSlice:
-    d = dialect(dialect_name)
-    name = export_name(dialect_name)
-    run_id = stable_uuid(ds.seed, "azure-run", ds.account, dialect_name, month, version)
-    start = month_start(month)
-    last_day = start.replace(day=days_in(month))
-    folder = f"{ROOT_FOLDER}/{name}/{start:%Y%m%d}-{last_day:%Y%m%d}/{run_id}"
-    golden = GoldenSlice(f"azure-export:{dialect_name}", ds.account, month, run_id, version, (d.cost_column,))
-    blobs: list[dict[str, Any]] = []
-    part, handle, writer, rows_in_part = 0, None, None, 0
+class _RunWriter:
+    """One export run of one dialect: CSV parts (rolled every ``rows_per_part``) + golden."""
 
-    def close() -> None:
-        nonlocal handle
-        if handle is not None:
-            handle.close()
-            path = container_dir / blobs[-1]["blobName"]
-            blobs[-1]["byteCount"] = path.stat().st_size
-            handle = None
+    def __init__(self, ds: AzureDataset, container_dir: Path, dialect_name: str, month: str, version: int,
+                 rows_per_part: int) -> None:
+        self.ds, self.container_dir, self.month, self.version = ds, container_dir, month, version
+        self.d, self.dialect_name, self.rows_per_part = dialect(dialect_name), dialect_name, rows_per_part
+        self.name = export_name(dialect_name)
+        self.run_id = stable_uuid(ds.seed, "azure-run", ds.account, dialect_name, month, version)
+        start = month_start(month)
+        self.start, self.last_day = start, start.replace(day=days_in(month))
+        self.folder = f"{ROOT_FOLDER}/{self.name}/{start:%Y%m%d}-{self.last_day:%Y%m%d}/{self.run_id}"
+        self.golden = GoldenSlice(f"azure-export:{dialect_name}", ds.account, month, self.run_id, version, (self.d.cost_column,))
+        self.blobs: list[dict[str, Any]] = []
+        self._handle: Any = None
+        self._writer: Any = None
+        self._rows_in_part = 0
 
-    for rec in ds.records(month, version):
-        if handle is None:
-            part += 1
-            blob_name = f"{folder}/part_0_{part:04d}.csv"
-            path = container_dir / blob_name
+    def add(self, rec: Any) -> None:
+        if self._handle is None:
+            blob_name = f"{self.folder}/part_0_{len(self.blobs) + 1:04d}.csv"
+            path = self.container_dir / blob_name
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "w", encoding="utf-8-sig" if d.bom else "utf-8", newline="")
-            writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(d.header)
-            blobs.append({"blobName": blob_name, "byteCount": 0, "dataRowCount": 0})
-            rows_in_part = 0
-        row = render_row(d, rec, ds.account)
-        writer.writerow(row)
-        golden.add({d.cost_column: cost_value(d, row)})
-        blobs[-1]["dataRowCount"] += 1
-        rows_in_part += 1
-        if rows_in_part >= rows_per_part:
-            close()
-    close()
-    submitted = month_end(month) + dt.timedelta(hours=2 + 12 * version)
-    manifest = {
-        "manifestVersion": "2024-04-01",
-        "byteCount": sum(b["byteCount"] for b in blobs),
-        "blobCount": len(blobs),
-        "dataRowCount": golden.rows,
-        "exportConfig": {
-            "exportName": name,
-            "resourceId": f"/providers/Microsoft.Billing/billingAccounts/{ds.account}/providers/Microsoft.CostManagement/exports/{name}",
-            "dataVersion": "2023-05-01", "apiVersion": "2023-07-01-preview", "type": "ActualCost",
-            "timeFrame": "TheLastMonth", "granularity": "Daily",
-        },
-        "deliveryConfig": {
-            "partitionData": True, "dataOverwriteBehavior": "CreateNewReport", "fileFormat": "Csv",
-            "compressionMode": "None",
-            "containerUri": f"/subscriptions/{ds.subscription_ids()[0]}/resourceGroups/rg-shared/providers/Microsoft.Storage/storageAccounts/{storage_account}",
-            "rootFolderPath": ROOT_FOLDER,
-        },
-        "runInfo": {
-            "executionType": "Scheduled",
-            "submittedTime": submitted.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
-            "runId": run_id,
-            "startDate": start.strftime("%Y-%m-%dT%H:%M:%S"),  # no Z here, as in the real manifest
-            "endDate": last_day.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
-        "blobs": blobs,
-    }
-    manifest_name = f"{folder}/manifest.json"
-    (container_dir / manifest_name).write_text(json.dumps(manifest, indent=2))
-    golden.info = {"runId": run_id, "manifest": manifest_name, "blobCount": len(blobs),
-                   "byteCount": manifest["byteCount"], "submittedTime": manifest["runInfo"]["submittedTime"],
-                   "dialect": dialect_name}
-    return golden
+            self._handle = open(path, "w", encoding="utf-8-sig" if self.d.bom else "utf-8", newline="")
+            self._writer = csv.writer(self._handle, lineterminator="\r\n")
+            self._writer.writerow(self.d.header)
+            self.blobs.append({"blobName": blob_name, "byteCount": 0, "dataRowCount": 0})
+            self._rows_in_part = 0
+        row = render_row(self.d, rec, self.ds.account)
+        self._writer.writerow(row)
+        self.golden.add({self.d.cost_column: cost_value(self.d, row)})
+        self.blobs[-1]["dataRowCount"] += 1
+        self._rows_in_part += 1
+        if self._rows_in_part >= self.rows_per_part:
+            self._close_part()
+
+    def _close_part(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self.blobs[-1]["byteCount"] = (self.container_dir / self.blobs[-1]["blobName"]).stat().st_size
+            self._handle = None
+
+    def finish(self, storage_account: str) -> GoldenSlice:
+        """Close the last part, then write the manifest (always last, as Azure does)."""
+        self._close_part()
+        ds, golden = self.ds, self.golden
+        submitted = month_end(self.month) + dt.timedelta(hours=2 + 12 * self.version)
+        manifest = {
+            "manifestVersion": "2024-04-01",
+            "byteCount": sum(b["byteCount"] for b in self.blobs),
+            "blobCount": len(self.blobs),
+            "dataRowCount": golden.rows,
+            "exportConfig": {
+                "exportName": self.name,
+                "resourceId": f"/providers/Microsoft.Billing/billingAccounts/{ds.account}/providers/Microsoft.CostManagement/exports/{self.name}",
+                "dataVersion": "2023-05-01", "apiVersion": "2023-07-01-preview", "type": "ActualCost",
+                "timeFrame": "TheLastMonth", "granularity": "Daily",
+            },
+            "deliveryConfig": {
+                "partitionData": True, "dataOverwriteBehavior": "CreateNewReport", "fileFormat": "Csv",
+                "compressionMode": "None",
+                "containerUri": f"/subscriptions/{ds.subscription_ids()[0]}/resourceGroups/rg-shared/providers/Microsoft.Storage/storageAccounts/{storage_account}",
+                "rootFolderPath": ROOT_FOLDER,
+            },
+            "runInfo": {
+                "executionType": "Scheduled",
+                "submittedTime": submitted.strftime("%Y-%m-%dT%H:%M:%S.0000000Z"),
+                "runId": self.run_id,
+                "startDate": self.start.strftime("%Y-%m-%dT%H:%M:%S"),  # no Z here, as in the real manifest
+                "endDate": self.last_day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            "blobs": self.blobs,
+        }
+        manifest_name = f"{self.folder}/manifest.json"
+        (self.container_dir / manifest_name).write_text(json.dumps(manifest, indent=2))
+        golden.info = {"runId": self.run_id, "manifest": manifest_name, "blobCount": len(self.blobs),
+                       "byteCount": manifest["byteCount"], "submittedTime": manifest["runInfo"]["submittedTime"],
+                       "dialect": self.dialect_name}
+        return golden
+
+
+def publish_runs(ds: AzureDataset, container_dir: Path, dialect_names: tuple[str, ...], month: str, version: int,
+                 rows_per_part: int, storage_account: str) -> list[GoldenSlice]:
+    """One run per dialect for the month's version, from a single pass over the records."""
+    writers = [_RunWriter(ds, container_dir, name, month, version, rows_per_part) for name in dialect_names]
+    for rec in ds.records(month, version):
+        for writer in writers:
+            writer.add(rec)
+    return [writer.finish(storage_account) for writer in writers]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from include.sandbox.azure import auth, exports, query
+from include.sandbox.azure import auth, exports, query, results
 from include.sandbox.azure.blobstore import BlobStore
 from include.sandbox.azure.dataset import PROVIDER, AzureDataset
 from include.sandbox.azure.quota import QpuQuota
@@ -85,10 +85,10 @@ class AzureServer(SandboxServer):
         ds = self.data
         self.goldens.put_lazy(PROVIDER, ds.account, month, version, lambda: ds.golden(month, version))
         container = self.blobs.containers[self.config.azure_container]
-        for name in self.config.azure_export_dialects:
-            with self._export_lock:
-                golden = exports.publish_run(ds, container, name, month, version, self.config.azure_rows_per_part,
-                                             self.config.azure_storage_account)
+        with self._export_lock:
+            runs = exports.publish_runs(ds, container, self.config.azure_export_dialects, month, version,
+                                        self.config.azure_rows_per_part, self.config.azure_storage_account)
+        for golden in runs:
             self.goldens.put(golden)
 
     def restate(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +98,10 @@ class AzureServer(SandboxServer):
         except ValueError as exc:
             raise HandlerError(admin_json({"error": str(exc)}, 400)) from exc
         self._register(month, version)
-        return {"provider": PROVIDER, "month": month, "version": version,
-                "goldens": [g.to_json() for g in self.goldens.find(period=month, version=version, account=self.data.account)]}
+        golden = self.goldens.find(provider=PROVIDER, period=month, version=version, account=self.data.account)[0].to_json()
+        golden["exports"] = [g.to_json() for g in self.goldens.find(period=month, version=version, account=self.data.account)
+                             if g.provider.startswith("azure-export:")]
+        return golden
 
     # ---- hooks -------------------------------------------------------------------------
     def identify(self, req: Request) -> str | None:
@@ -173,7 +175,7 @@ class AzureServer(SandboxServer):
             headers[f"x-ms-ratelimit-remaining-microsoft.costmanagement-tenant-requests"] = "0"
             return arm_error(429, "429", f"Too many requests. Please retry after {retry_after} seconds.", headers)
         if req.fault is not None and req.fault.kind == "restate":
-            months = query.months_in_window(spec, self.data)
+            months = results.months_in_window(spec, self.data)
             if months:
                 self.restate({"month": months[0]})
         result = self._result(spec, scope)
@@ -202,13 +204,13 @@ class AzureServer(SandboxServer):
         return f"{req.base_url}/{req.match['scope']}/providers/Microsoft.CostManagement/Query?api-version=2021-10-01&$skiptoken={quote(token)}"
 
     def _result(self, spec: query.QuerySpec, scope: Any) -> Any:
-        versions = tuple((m, self.data.version(m)) for m in query.months_in_window(spec, self.data))
+        versions = tuple((m, self.data.version(m)) for m in results.months_in_window(spec, self.data))
         key = (scope.path.lower(), spec.body_hash, spec.start, spec.end, versions)
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        result = query.compute(self.data, spec, scope)
+        result = results.compute(self.data, spec, scope)
         with self._cache_lock:
             self._cache[key] = result
             while len(self._cache) > 32:

@@ -27,7 +27,6 @@ class Job:
     runs: list[tuple[int, int]] | None = None  # SELECT *: table index ranges
     rows: list[list[dict[str, Any]]] | None = None  # aggregates: encoded rows
     statement: str = ""
-    pending_polls: int = 0  # > 0 while the "incomplete" fault keeps it running
     _offsets: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:

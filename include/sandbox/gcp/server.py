@@ -26,6 +26,7 @@ from typing import Any
 from include.sandbox.config import SandboxConfig
 from include.sandbox.faults import Fault, FaultPlan
 from include.sandbox.gcp import sql
+from include.sandbox.gcp.aggregate import aggregate
 from include.sandbox.gcp.jobs import Job, JobStore, make_token, read_token
 from include.sandbox.gcp.rows import STANDARD_SCHEMA
 from include.sandbox.gcp.table import PROVIDER, GeneratedTable
@@ -121,7 +122,7 @@ class GcpServer(SandboxServer):
                 runs = _limit_runs(runs, parsed.limit)
             job = Job(job.job_id, project, job.location, table, getattr(table, "schema", STANDARD_SCHEMA), runs=runs, statement=statement)
         else:
-            rows = sql.aggregate(parsed, table.cores(table.runs(parsed.filter)))
+            rows = aggregate(parsed, table.cores(table.runs(parsed.filter)))
             schema = {"fields": [{"name": i.name, "type": i.type, "mode": "NULLABLE"} for i in parsed.items]}
             job = Job(job.job_id, project, job.location, table, schema, rows=[[{"v": v} for v in r] for r in rows], statement=statement)
         self.jobs.put(job)
@@ -130,8 +131,7 @@ class GcpServer(SandboxServer):
     def _results_body(self, req: Request, job: Job, kind: str, offset: int, size: int) -> dict[str, Any]:
         ref = {"projectId": job.project, "jobId": job.job_id, "location": job.location}
         fault = req.fault.kind if req.fault else None
-        if fault == "incomplete" or job.pending_polls > 0:
-            job.pending_polls = max(0, job.pending_polls - 1)
+        if fault == "incomplete":  # the job "still runs": no schema, rows or totalRows yet
             return {"kind": kind, "jobReference": ref, "jobComplete": False}
         if fault == "restate" and hasattr(job.table, "segments"):
             self._restate(job.table, _month_at(job.table, job, offset))

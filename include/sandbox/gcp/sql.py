@@ -29,10 +29,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Callable
+from typing import Callable
 
-from include.sandbox.gcp.rows import PROJECTS, SERVICES, Core, bq_micros, bq_timestamp
+from include.sandbox.gcp.rows import PROJECTS, SERVICES, Core
 from include.sandbox.gcp.table import DAY_US, RowFilter
 
 SHAPES_HINT = "see include/sandbox/gcp/sql.py for the supported query shapes"
@@ -269,53 +268,3 @@ def _bound(flt: RowFilter, op: str, at: int, unit: int) -> None:
         flt.export_lo = lo if flt.export_lo is None else max(flt.export_lo, lo)
     if hi is not None:
         flt.export_hi = hi if flt.export_hi is None else min(flt.export_hi, hi)
-
-
-def aggregate(query: ParsedQuery, cores: Any) -> list[list[str | None]]:
-    """Evaluate a key/aggregate query over cores; rows as lists of REST strings."""
-    keys = [i for i in query.items if i.key]
-    groups: dict[tuple[str, ...], dict[str, int]] = {}
-    for core in cores:
-        group = tuple(i.key(core) for i in keys)
-        acc = groups.get(group)
-        if acc is None:
-            acc = groups[group] = {"count": 0, "cost": 0, "credits": 0, "max_export": core.export_us, "min_export": core.export_us}
-        acc["count"] += 1
-        acc["cost"] += core.cost_micros
-        acc["credits"] += core.credits_micros
-        acc["max_export"] = max(acc["max_export"], core.export_us)
-        acc["min_export"] = min(acc["min_export"], core.export_us)
-    if not groups and not keys:
-        groups[()] = {"count": 0, "cost": 0, "credits": 0, "max_export": None, "min_export": None}
-    rows = []
-    for group, acc in groups.items():
-        row, key_values = [], iter(group)
-        for item in query.items:
-            row.append(next(key_values) if item.key else _render(item, acc))
-        rows.append(row)
-    order = query.order or [(k, False) for k, i in enumerate(query.items) if i.key]
-    for index, desc in reversed(order):
-        rows.sort(key=lambda r: _sort_key(query.items[index], r[index]), reverse=desc)
-    return rows[: query.limit] if query.limit is not None else rows
-
-
-def _render(item: Item, acc: dict[str, Any]) -> str | None:
-    if item.measures[0] in ("max_export", "min_export"):
-        us = acc[item.measures[0]]
-        return None if us is None else bq_timestamp(us)
-    if item.measures[0] == "count":
-        return str(acc["count"])
-    micros = sum(acc[m] for m in item.measures)
-    if item.type == "INTEGER":
-        return str(micros)
-    if item.type == "NUMERIC":
-        return format(Decimal(micros).scaleb(-6).normalize(), "f")
-    return bq_micros(micros)
-
-
-def _sort_key(item: Item, value: str | None) -> Any:
-    if value is None:
-        return (0, 0)
-    if item.type in ("INTEGER", "FLOAT", "NUMERIC", "TIMESTAMP"):
-        return (1, float(value))
-    return (1, value)

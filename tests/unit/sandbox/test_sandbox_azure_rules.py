@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 
 from include.sandbox.azure.dataset import AzureDataset
-from include.sandbox.azure.query import DATASET_MISSING, QueryError, compute, matches, parse_body, window
+from include.sandbox.azure.query import DATASET_MISSING, QueryError, matches, parse_body, window
+from include.sandbox.azure.results import compute
 from include.sandbox.azure.quota import QpuQuota
 from include.sandbox.azure.records import record
 from include.sandbox.config import SandboxConfig

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from include.sandbox.gcp.sql import QueryError, aggregate, normalize, parse
+from include.sandbox.gcp.aggregate import aggregate
+from include.sandbox.gcp.sql import QueryError, normalize, parse
 from include.sandbox.gcp.table import DAY_US, GeneratedTable
 
 GOOGLE_INVOICE_QUERY = """
