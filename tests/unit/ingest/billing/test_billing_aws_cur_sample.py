@@ -15,7 +15,7 @@ from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.normalize.context import NormalizeContext
 from include.ingest.billing.normalize.source import csv_convert_options
 
-SAMPLE = Path("/work/shared/data/billing/aws-cur/sample-anonymous-aws-export-dataset.csv")
+SAMPLE = Path(__file__).resolve().parents[3] / "fixtures/billing/aws-cur/sample-anonymous-aws-export-dataset.csv"
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="shared sample data not mounted")
 
 

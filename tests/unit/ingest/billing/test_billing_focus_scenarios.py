@@ -19,7 +19,7 @@ from include.ingest.billing.focus import BY_NAME, COLUMNS, DATETIME, DECIMAL, SC
 from include.ingest.billing.focus_rules import find_violations
 from include.ingest.billing.normalize import arrow_parse
 
-ROOT = Path("/work/shared/data/billing/focus-1.2-scenarios")
+ROOT = Path(__file__).resolve().parents[3] / "fixtures/billing/focus-1.2-scenarios"
 FILES = sorted(ROOT.glob("commitment_discount_*/*.csv")) if ROOT.exists() else []
 pytestmark = pytest.mark.skipif(not FILES, reason="shared FOCUS scenario data not mounted")
 
