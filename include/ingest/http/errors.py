@@ -22,6 +22,9 @@ truncated body, bad gzip, partial/invalid JSON page
 invalid URL, ``PermanentError``, unknown exception
 =====================================================  ========  ===========================
 
+Exceptions of requests, urllib3 and botocore are classified alike; a botocore
+``ClientError`` (S3) is classified by the HTTP status and headers it carries.
+
 Unknown exception types FAIL on purpose: a bug does not fix itself by retrying, and a
 new transient type should be added to the table (where it is visible) rather than caught
 by a broad ``except``.
@@ -75,6 +78,21 @@ try:  # requests/urllib3 are optional: the table also serves other clients.
     _HTTP_ERROR: type[BaseException] | None = _rq.HTTPError
 except ImportError:  # pragma: no cover - the project venv always has requests
     _LIB_PERMANENT, _LIB_TRANSIENT, _HTTP_ERROR = (), (), None
+
+try:  # botocore (S3 for AWS CUR): its HTTP errors carry the status in ``response``.
+    import botocore.exceptions as _bc
+
+    _BOTO_CLIENT_ERROR: type[BaseException] | None = _bc.ClientError
+    _LIB_TRANSIENT += (
+        _bc.EndpointConnectionError,
+        _bc.ConnectionClosedError,
+        _bc.ReadTimeoutError,
+        _bc.ConnectTimeoutError,
+        _bc.IncompleteReadError,
+        _bc.ResponseStreamingError,
+    )
+except ImportError:  # pragma: no cover - the project venv always has botocore
+    _BOTO_CLIENT_ERROR = None
 
 
 class Action(enum.Enum):
@@ -234,6 +252,12 @@ def _classify_exception(
             status=response.status_code, headers=response.headers, url=outcome.url, method=outcome.method
         )
         return classify(retyped, attempt=attempt, settings=settings, rng=rng, now=now)
+    if _BOTO_CLIENT_ERROR is not None and isinstance(exc, _BOTO_CLIENT_ERROR):
+        meta = exc.response.get("ResponseMetadata", {})
+        if meta.get("HTTPStatusCode"):
+            retyped = Outcome(status=meta["HTTPStatusCode"], headers=meta.get("HTTPHeaders"),
+                              url=outcome.url, method=outcome.method)
+            return classify(retyped, attempt=attempt, settings=settings, rng=rng, now=now)
     if isinstance(exc, PermanentError):
         return Decision(Action.FAIL, 0.0, str(exc), exc.status, url)
     if isinstance(exc, ThrottledError):
