@@ -1,0 +1,94 @@
+"""Wiring for AWS CUR → FOCUS 1.2; logic in include/ingest/billing/."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import Param, dag, task
+
+from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
+
+DOC = """
+### AWS CUR → FOCUS 1.2 (one run = one slice: payer account × billing period)
+`plan` reads the period manifest (legacy CUR `assemblyId` or CUR 2.0 `executionId` = the
+version) and records the load in `billing.ledger`; each data file is a chunk:
+**fetch** (`billing.fetch`, pool `provider_aws`) lands the bytes unchanged →
+**normalize** (`billing.normalize`) → **persist** (`billing.persist`, delete-then-COPY into
+staging) → **publish** (one transaction: verify counts, replace the slice, ledger) →
+**finalize** (always runs: failed chunks go to `billing.dlq`; replay with `billing_dlq_replay`).
+
+Re-running a published version changes nothing; an older assembly never replaces a newer
+one; clearing any failed task is safe. Scheduled daily: the run's month, and the previous
+month is re-triggered until its InvoiceId is final. Backfill past months with
+`airflow backfill create --dag-id billing_aws_cur --from-date … --to-date …`.
+"""
+PARAMS = {
+    "aws_conn_id": Param("aws_billing", type="string", title="AWS connection"),
+    "bucket": Param("sandbox-billing", type="string", title="CUR bucket"),
+    "layout": Param("cur1", type="string", enum=["cur1", "cur2"], title="Report layout",
+                    values_display={"cur1": "Legacy CUR (csv.gz)", "cur2": "CUR 2.0 Data Export (Parquet)"}),
+    "prefix": Param("cur", type="string", title="S3 prefix"),
+    "report": Param("sandbox-cur", type="string", title="Report / export name"),
+    "billing_account": Param("111122223333", type="string", pattern=r"^\d{12}$", title="Payer account"),
+    "billing_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                            title="Billing period (YYYY-MM)", description="Empty: the run's month"),
+}
+
+
+@dag(dag_id="billing_aws_cur", schedule="0 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
+     tags=["billing", "aws", "focus"], max_active_runs=4,
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=20), "queue": DEFAULT})
+def billing_aws_cur():
+    @task
+    def plan(params=None, logical_date=None, run_id=None) -> dict:
+        from include.ingest.billing.tasks import plan_aws_cur
+        return plan_aws_cur(params, logical_date, run_id)
+
+    @task(queue=BILLING_FETCH, pool="provider_aws", retries=5, retry_policy=IngestRetryPolicy())
+    def fetch(chunk: dict, params=None) -> dict:
+        from include.ingest.billing.tasks import fetch_aws_cur
+        return fetch_aws_cur(chunk, params["aws_conn_id"])
+
+    @task(queue=BILLING_NORMALIZE)
+    def normalize(fetched: dict) -> dict:
+        from include.ingest.billing.tasks import normalize_aws_cur
+        return normalize_aws_cur(fetched)
+
+    @task(queue=BILLING_PERSIST)
+    def persist(normalized: dict) -> dict:
+        from include.ingest.billing.pipeline import persist as load
+        return load(normalized)
+
+    @task(queue=BILLING_PERSIST, trigger_rule="none_failed")
+    def publish(plan_: dict) -> dict:
+        from include.ingest.billing.pipeline import publish_slice
+        return publish_slice(plan_)
+
+    @task(trigger_rule="all_done")
+    def finalize(plan_: dict, dag_run=None) -> dict:
+        from include.ingest.billing.pipeline import finalize as close
+        return close(plan_, dag_run.dag_id, dag_run.run_id)
+
+    @task.short_circuit(trigger_rule="none_failed")
+    def previous_month_open(plan_: dict, params=None) -> bool:
+        from include.ingest.billing.tasks import previous_month_needs_refresh
+        return previous_month_needs_refresh(plan_, params)
+
+    @task
+    def chunks_of(plan_: dict) -> list[dict]:
+        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
+
+    planned = plan()
+    persisted = persist.expand(normalized=normalize.expand(
+        fetched=fetch.expand(chunk=chunks_of(planned))))
+    published = publish(planned)
+    persisted >> published >> finalize(planned)
+    published >> previous_month_open(planned) >> TriggerDagRunOperator(
+        task_id="refresh_previous_month", trigger_dag_id="billing_aws_cur",
+        conf={**{name: "{{ params.%s }}" % name for name in PARAMS},
+              "billing_period": "{{ ti.xcom_pull(task_ids='plan')['previous_period'] }}"},
+        wait_for_completion=False)
+
+
+billing_aws_cur()

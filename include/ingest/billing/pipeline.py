@@ -1,0 +1,125 @@
+"""The steps of a billing DAG run, provider-agnostic past `fetch` (DESIGN.md §3–§4).
+
+plan → fetch (per chunk) → normalize (per chunk) → persist (per chunk) → publish → finalize.
+Every step takes and returns small JSON descriptors (paths, counts, ids) — XCom never
+carries rows — and every step is idempotent, so clearing any task in the UI is safe.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pyarrow.parquet as pq
+from airflow.sdk import ObjectStoragePath
+
+from include.ingest import landing
+from include.ingest.billing.focus import SCHEMA
+from include.ingest.billing.normalize.context import NormalizeContext, QuarantinedRow
+from include.ingest.persist import dlq
+from include.ingest.persist.db import connect
+from include.ingest.persist.ledger import SliceVersion, begin_load
+from include.ingest.persist.migrate import migrate
+from include.ingest.persist.publish import publish
+from include.ingest.persist.staging import ChunkRows, load_chunk
+
+Normalizer = Callable  # (batch, NormalizeContext) -> NormalizedBatch
+
+
+def plan(sv: SliceVersion, chunks: list[dict], source: dict, dag_run_id: str | None) -> dict:
+    """Record the load in the ledger; return the plan (chunks empty when nothing to do)."""
+    migrate()
+    with connect() as conn:
+        state = begin_load(conn, sv, len(chunks), source, dag_run_id)
+    todo = chunks if state == "loading" else []
+    return {"slice": sv.to_json(), "state": state, "source": source,
+            "chunks": [{**c, "slice": sv.to_json()} for c in todo]}
+
+
+def normalize(chunk: dict, landed: dict, normalizer: Normalizer,
+              read_batches: Callable[[str, str], Iterator]) -> dict:
+    """Landed raw file → normalized Parquet (focus.SCHEMA) + quarantine JSONL, streamed."""
+    sv = SliceVersion.from_json(chunk["slice"])
+    base = landing.slice_dir("normalized", sv.provider, sv.billing_account, sv.billing_period,
+                             sv.version)
+    base.mkdir(parents=True, exist_ok=True)
+    out, bad = base / f"{chunk['chunk_id']}.parquet", base / f"{chunk['chunk_id']}.quarantine.jsonl"
+    landing.verify(landing.LandedFile.from_json(landed))
+    ctx = NormalizeContext(sv.provider, sv.billing_account, sv.billing_period, sv.version,
+                           chunk["chunk_id"], source_file=landed["source"],
+                           first_line=2 if chunk["format"].startswith("csv") else None)
+    rows_in = rows_good = rows_bad = 0
+    with out.open("wb") as sink, bad.open("w") as bad_sink, \
+            pq.ParquetWriter(sink, SCHEMA, compression="zstd") as writer:
+        for batch in read_batches(landed["path"], chunk["format"]):
+            result = normalizer(batch, ctx)
+            writer.write_batch(result.good)
+            for row in result.quarantined:
+                bad_sink.write(json.dumps(row._asdict(), default=str) + "\n")
+            rows_in += batch.num_rows
+            rows_good += result.good.num_rows
+            rows_bad += len(result.quarantined)
+            ctx = ctx.advanced(batch.num_rows)
+    return {"chunk_id": chunk["chunk_id"], "slice": chunk["slice"], "rows_in": rows_in,
+            "rows_good": rows_good, "rows_quarantined": rows_bad, "normalized": str(out),
+            "quarantine": str(bad), "source_file": landed["source"]}
+
+
+def _parquet_batches(path: str) -> Iterator:
+    with ObjectStoragePath(path).open("rb") as raw:
+        yield from pq.ParquetFile(raw).iter_batches(batch_size=50_000)
+
+
+def _quarantined(path: str) -> Iterator[QuarantinedRow]:
+    with ObjectStoragePath(path).open("r") as lines:
+        for line in lines:
+            yield QuarantinedRow(**json.loads(line))
+
+
+def persist(normalized: dict) -> dict:
+    """Load one normalized chunk into staging (delete-then-COPY, one transaction)."""
+    sv = SliceVersion.from_json(normalized["slice"])
+    rows = ChunkRows(normalized["chunk_id"], normalized["rows_in"],
+                     _parquet_batches(normalized["normalized"]),
+                     _quarantined(normalized["quarantine"]), normalized["source_file"],
+                     normalized["normalized"])
+    with connect() as conn:
+        result = load_chunk(conn, sv, rows)
+    return {"chunk_id": normalized["chunk_id"], "status": result.status,
+            "rows_staged": result.rows_staged, "rows_quarantined": result.rows_quarantined,
+            "billed_cost": str(result.billed_cost)}
+
+
+def publish_slice(plan_: dict) -> dict:
+    sv = SliceVersion.from_json(plan_["slice"])
+    with connect() as conn:
+        result = publish(conn, sv)
+    return {"status": result.status, "load_id": result.load_id, "rows_in": result.rows_in,
+            "rows_published": result.rows_published, "rows_quarantined": result.rows_quarantined,
+            "billed_cost": str(result.billed_cost), "replaced_version": result.replaced_version}
+
+
+def finalize(plan_: dict, dag_id: str, dag_run_id: str) -> dict:
+    """After everything (trigger rule all_done): every planned chunk that did not load lands
+    in the DLQ with its descriptor; DLQ entries of chunks that did load are resolved."""
+    sv = SliceVersion.from_json(plan_["slice"])
+    with connect() as conn:
+        loaded = {row[0] for row in conn.execute(
+            "SELECT chunk_id FROM billing.chunk_loads WHERE load_id = %s", (sv.load_id,))}
+        state = conn.execute("SELECT state FROM billing.ledger WHERE load_id = %s",
+                             (sv.load_id,)).fetchone()
+        conn.commit()
+        failed = []
+        for chunk in plan_["chunks"]:
+            key = f"{sv.load_id}:{chunk['chunk_id']}"
+            if chunk["chunk_id"] in loaded:
+                for entry in dlq.open_entries(conn, dag_id):
+                    if entry["chunk_key"] == key:
+                        dlq.set_state(conn, entry["id"], "resolved", f"loaded by {dag_run_id}")
+                continue
+            failed.append(chunk["chunk_id"])
+            dlq.record_failure(conn, dag_id, "chunk", key, chunk,
+                               "chunk did not load in this run (fetch, normalize or persist "
+                               "failed for good, or its worker was lost); see the task logs",
+                               1, dag_run_id)
+    return {"load_id": sv.load_id, "ledger_state": state[0] if state else None,
+            "chunks": len(plan_["chunks"]), "failed_chunks": failed}
