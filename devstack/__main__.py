@@ -55,6 +55,10 @@ def up(state: StackState) -> dict[str, str]:
         say(f"applied airflow_settings.yaml: {counts}")
         say("starting Airflow processes under honcho (Procfile)")
         processes.start_honcho(state, env)
+    endpoints = processes.wait_for_sandbox(state)
+    say("provider sandbox: " + ", ".join(f"{name} {info['url']}" for name, info in
+                                          sorted(endpoints.items()) if isinstance(info, dict)
+                                          and "url" in info))
     processes.wait_for_airflow(state)
     workers = processes.wait_for_workers(state, env)
     say("Celery workers: " + "; ".join(f"{w} → {','.join(q)}" for w, q in sorted(workers.items())))

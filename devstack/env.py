@@ -86,6 +86,7 @@ def stack_env(state: StackState) -> dict[str, str]:
         "SANDBOX_CLIENT_SECRET": state.secrets["sandbox_client_secret"],
         "SANDBOX_AWS_URL": f"http://127.0.0.1:{ports['sandbox_aws']}",
         "SANDBOX_AZURE_URL": f"http://127.0.0.1:{ports['sandbox_azure']}",
+        "SANDBOX_AZURE_TLS_URL": f"https://127.0.0.1:{ports['sandbox_azure_tls']}",
         "SANDBOX_GCP_URL": f"http://127.0.0.1:{ports['sandbox_gcp']}",
     }
     for name, port in ports.items():

@@ -46,6 +46,9 @@ def start_honcho(state: StackState, env: dict[str, str]) -> int:
         env={**os.environ, **env, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"},
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (state.home / "honcho.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + 10  # until exec() has replaced the forked interpreter
+    while not honcho_pid(state) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     return proc.pid
 
 
@@ -115,3 +118,17 @@ def wait_for_workers(state: StackState, env: dict[str, str], timeout: float = 30
         time.sleep(3)
     raise HealthError(f"expected Celery workers consuming every queue, got none for "
                       f"{sorted(missing)}; see {state.logs / 'honcho.log'}")
+
+
+def wait_for_sandbox(state: StackState, timeout: float = 180.0) -> dict:
+    """Wait for the provider sandbox's ready file (it writes it once every server listens)."""
+    ready = state.home / "sandbox.ready"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists():
+            return json.loads(ready.read_text())
+        if not honcho_pid(state):
+            break
+        time.sleep(1)
+    raise HealthError(f"expected the sandbox to write {ready} within {timeout:.0f}s; see "
+                      f"{state.logs / 'honcho.log'} (lines prefixed 'sandbox')")
