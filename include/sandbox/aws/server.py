@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import re
 import threading
 import time
@@ -33,7 +34,8 @@ from include.sandbox.faults import Fault, FaultPlan
 from include.sandbox.golden import GoldenRegistry
 from include.sandbox.httpkit import HandlerError, Request, Response, SandboxServer, admin_json, retry_after_value
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
+              "content-length", "expect"}
 _ACTIVE = threading.Lock()
 _S3_ERRORS = {
     "429": ("SlowDown", "Please reduce your request rate."),
@@ -98,6 +100,8 @@ class AwsServer(SandboxServer):
         self._owns_moto = True
         # moto's werkzeug handler logs every request to stderr; the proxy keeps its own log
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto keeps each object in memory up to this size (default 16 MB); spill big CUR files to disk
+        os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(1 << 20))
         try:
             self.moto.start()
             self.moto_port = self.moto.get_host_and_port()[1]

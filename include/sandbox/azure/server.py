@@ -69,7 +69,7 @@ class AzureServer(SandboxServer):
                        lambda r: json_response(auth.instance_discovery(r.base_url, r.arg("authorization_endpoint"))))
         self.add_route("GET", r"/blob/(?P<account>[^/]+)/(?P<container>[^/]+)/?", "azure.blob.list", self._list_blobs)
         self.add_route("GET", r"/blob/(?P<account>[^/]+)/(?P<container>[^/]+)/(?P<name>.+)", "azure.blob.get", self._get_blob)
-        self.add_route("GET", r"/_sandbox/quota", None, lambda r: admin_json({**self.quota.summary(), "log": self.quota.log}))
+        self.add_route("GET", r"/_sandbox/quota", None, lambda r: admin_json({**self.quota.summary(), "log": list(self.quota.log)}))
         self.add_route("DELETE", r"/_sandbox/quota", None, lambda r: (self.quota.reset(), admin_json({"ok": True}))[1])
 
     # ---- data --------------------------------------------------------------------------
