@@ -132,6 +132,9 @@ def test_fault_429_and_restatement_between_pages(sandbox, token):
     faulted = requests.post(azure_query_url(sandbox), json=month_body("2024-02-01", "2024-02-29"), headers=headers, timeout=10)
     assert faulted.status_code == 429 and faulted.headers["x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"] == "3"
     assert faulted.headers["Retry-After"] == "3"
+    sandbox.set_faults("azure.query:429-bare:first=1")
+    bare = requests.post(azure_query_url(sandbox), json=month_body("2024-02-01", "2024-02-29"), headers=headers, timeout=10)
+    assert bare.status_code == 429 and not any("retry-after" in h.lower() for h in bare.headers)
     sandbox.set_faults("azure.query:restate:nth=2")
     body = month_body("2024-02-01", "2024-02-29", grouping=[])
     rows = [r for p in azure_pages(azure_query_url(sandbox, extra="&$top=10"), body, token) for r in p["properties"]["rows"]]
