@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--azure-port", type=int, default=0)
     serve.add_argument("--azure-tls-port", type=int, default=0)
     serve.add_argument("--gcp-port", type=int, default=0)
+    serve.add_argument("--tls-hostnames", default="", help="extra comma-separated names for the Azure TLS certificate")
     serve.add_argument("--faults", default="", help="fault spec, JSON, or @file (see include/sandbox/README.md)")
     serve.add_argument("--data", type=Path, default=None, help="directory of real files to serve (aws/, aws-cur/, azure/, gcp/)")
     serve.add_argument("--state-dir", type=Path, default=None, help="where generated files live (default: a temp dir, removed on exit)")
@@ -79,7 +80,8 @@ def serve(args: argparse.Namespace) -> int:
                      azure_tls_port=args.azure_tls_port, gcp_port=args.gcp_port, faults=args.faults or None,
                      data_dir=args.data, state_dir=args.state_dir, aws_rows_per_file=args.rows_per_file,
                      azure_rows_per_part=args.rows_per_file, azure_page_size=args.azure_page_size,
-                     gcp_page_size=args.gcp_page_size)
+                     gcp_page_size=args.gcp_page_size,
+                     tls_hostnames=tuple(n.strip() for n in args.tls_hostnames.split(",") if n.strip()))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

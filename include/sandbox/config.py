@@ -45,6 +45,7 @@ class SandboxConfig:
     azure_qpu_limits: tuple[tuple[int, int], ...] = ((10, 12), (60, 60), (3600, 600))
     azure_daily_window: str = "truncate"  # or "error": what a Daily query over 31 days does
     azure_require_auth: bool = True
+    tls_hostnames: tuple[str, ...] = ()  # extra names in the Azure TLS certificate (e.g. a compose service)
     azure_storage_account: str = "sandboxexports"
     azure_container: str = "exports"
     azure_export_dialects: tuple[str, ...] = ("ea", "mca", "de", "payg-bom")

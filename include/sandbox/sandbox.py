@@ -54,7 +54,7 @@ class Sandbox:
             from include.sandbox.azure.server import AzureServer
             from include.sandbox.tls import server_context, write_self_signed
 
-            cert, key = write_self_signed(self.state_dir / "tls", c.host)
+            cert, key = write_self_signed(self.state_dir / "tls", c.host, tuple(c.tls_hostnames))
             azure = self.servers["azure"] = AzureServer(c, self.faults, self.goldens, self.state_dir, server_context(cert, key))
             self.azure_ca_cert = str(cert)
             azure.publish_exports()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 import ssl
 from pathlib import Path
 
@@ -18,8 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def write_self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """Create cert.pem / key.pem in ``directory``; returns their paths."""
+def write_self_signed(directory: Path, host: str = "127.0.0.1", names: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """Create azure-ca.pem / azure-key.pem in ``directory``; returns their paths.
+
+    The certificate is valid for localhost, 127.0.0.1, ::1, this machine's hostname, the bind
+    host and ``names`` (e.g. a docker compose service name such as 'sandbox').
+    """
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "billing-sandbox")])
@@ -28,13 +33,15 @@ def write_self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, P
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address("::1")),
     ]
-    try:
-        extra = ipaddress.ip_address(host)
-        if str(extra) not in ("127.0.0.1", "::1", "0.0.0.0"):
-            sans.append(x509.IPAddress(extra))
-    except ValueError:
-        if host != "localhost":
-            sans.append(x509.DNSName(host))
+    seen = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::", ""}
+    for alt in (host, socket.gethostname(), *names):
+        if alt in seen:
+            continue
+        seen.add(alt)
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(alt)))
+        except ValueError:
+            sans.append(x509.DNSName(alt))
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()

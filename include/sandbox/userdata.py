@@ -15,13 +15,19 @@ Goldens: user CUR CSVs and GCP rows get goldens (providers 'aws-cur' and 'gcp', 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 
 def load_user_data(sandbox: Any, root: Path) -> list[Any]:
+    if not root.exists():
+        # a stack may pass --data before anyone dropped files in; say so and serve generated data
+        print(f"sandbox: --data {root} does not exist yet; serving generated data only "
+              f"(add {root}/aws-cur/*.csv, {root}/azure/<container>/, {root}/gcp/*.jsonl and restart)", file=sys.stderr)
+        return []
     if not root.is_dir():
-        raise FileNotFoundError(f"expected --data to be a directory with aws/, aws-cur/, azure/ or gcp/ inside, got {root}")
+        raise NotADirectoryError(f"expected --data to be a directory with aws/, aws-cur/, azure/ or gcp/ inside, got a file: {root}")
     goldens: list[Any] = []
     servers = sandbox.servers
     if "aws" in servers:

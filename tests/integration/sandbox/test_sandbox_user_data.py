@@ -55,3 +55,9 @@ def test_user_azure_export_files_are_served_as_blobs(user_sandbox):
     assert body.startswith(b"\xef\xbb\xbfSubscriptionGuid")
     ranged = requests.get(f"{e['blob_url']}/costexports/daily/run-1/part_0_0001.csv", headers={"Range": "bytes=3-18"}, timeout=10)
     assert ranged.status_code == 206 and ranged.content == b"SubscriptionGuid"
+
+
+def test_missing_data_dir_warns_and_serves_generated_data(tmp_path, capsys):
+    with Sandbox(seed=3, scale=10, providers=("gcp",), data_dir=tmp_path / "not-there") as sb:
+        assert sb.golden("gcp", "2024-01")["rows"] == 10
+    assert "does not exist yet" in capsys.readouterr().err
