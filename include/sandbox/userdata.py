@@ -11,7 +11,7 @@ Layout (every part optional):
                                      it already starts with gcp_billing_export) in config.gcp_dataset
 
 Goldens: user CUR CSVs and GCP rows get goldens (providers 'aws-cur' and 'gcp', account
-'000000000000' / the table name) computed from the files; verbatim trees have none.
+the files' payer account (bill/PayerAccountId) / the table name) computed from the files; verbatim trees have none.
 """
 from __future__ import annotations
 

@@ -28,11 +28,13 @@ CUR1_BASE_COLUMNS = (
     "lineItem/BlendedCost", "lineItem/NetUnblendedCost", "lineItem/LineItemDescription", "lineItem/TaxType",
     "lineItem/LegalEntity", "product/ProductName", "product/region", "product/servicecode", "product/sku",
     "pricing/publicOnDemandCost", "pricing/publicOnDemandRate", "pricing/term", "pricing/unit",
-    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/SavingsPlanEffectiveCost", "savingsPlan/SavingsPlanARN",
+    "reservation/ReservationARN", "reservation/EffectiveCost",
 )
 _DATES = {"bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate", "lineItem/UsageStartDate", "lineItem/UsageEndDate"}
 _NUMBERS = set(COST_COLUMNS) | {"lineItem/UsageAmount", "lineItem/UnblendedRate", "lineItem/BlendedRate",
-                                "pricing/publicOnDemandRate", "savingsPlan/SavingsPlanEffectiveCost"}
+                                "pricing/publicOnDemandRate", "savingsPlan/SavingsPlanEffectiveCost",
+                                "reservation/EffectiveCost"}
 
 
 def cur1_columns(month: str) -> tuple[str, ...]:

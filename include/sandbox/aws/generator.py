@@ -142,6 +142,12 @@ def line_item(seed: int, payer: str, month: str, version: int, n: int, i: int, f
         "pricing/term": "OnDemand" if kind == "Usage" else ("Reserved" if kind == "DiscountedUsage" else ""),
         "pricing/unit": unit,
         "savingsPlan/SavingsPlanEffectiveCost": cost if kind == "SavingsPlanCoveredUsage" else None,
+        # real CUR names the commitment on the lines it covers (and only there)
+        "savingsPlan/SavingsPlanARN": (f"arn:aws:savingsplans::{payer}:savingsplan/sp-{seed:04d}"
+                                       if kind == "SavingsPlanCoveredUsage" else ""),
+        "reservation/ReservationARN": (f"arn:aws:ec2:{region}:{payer}:reserved-instances/ri-{seed:04d}"
+                                       if kind == "DiscountedUsage" else ""),
+        "reservation/EffectiveCost": cost if kind == "DiscountedUsage" else None,
         "resourceTags/user:Environment": env,
         "resourceTags/user:Team": team,
         "resourceTags/user:CostCenter": f"cc-{resource_no % 7:03d}",

@@ -55,6 +55,12 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 def billing_month(path: Path) -> str:
     """YYYY-MM of the first data row's bill/BillingPeriodStartDate."""
+    return billing_slice(path)[0]
+
+
+def billing_slice(path: Path) -> tuple[str, str]:
+    """(YYYY-MM, payer account) of the first data row: the slice a real CUR file belongs to,
+    so its manifest names the payer as AWS's does."""
     with _open_text(path) as text:
         reader = csv.reader(text)
         header = next(reader)
@@ -67,19 +73,22 @@ def billing_month(path: Path) -> str:
         first = next(reader, None)
         if first is None:
             raise ValueError(f"expected at least one data row in {path}, got none")
-        return first[column][:7]
+        payer = first[header.index("bill/PayerAccountId")] if "bill/PayerAccountId" in header else ""
+        return first[column][:7], payer or "000000000000"
 
 
 def publish_cur_csv(
     s3: Any, bucket: str, paths: Iterable[Path], *, prefix: str = "user", report: str = "user-cur",
-    account: str = "000000000000", workdir: Path | None = None,
+    account: str | None = None, workdir: Path | None = None,
 ) -> GoldenSlice:
-    """Publish the files (all of one billing period) as one assembly; returns its golden."""
+    """Publish the files (all of one billing period and payer) as one assembly; returns its
+    golden. The manifest's account is `account`, else the files' bill/PayerAccountId."""
     paths = list(paths)
-    months = {billing_month(p) for p in paths}
-    if len(months) != 1:
-        raise ValueError(f"expected files of one billing period, got periods {sorted(months)} in {paths}")
-    month = months.pop()
+    slices = {billing_slice(p) for p in paths}
+    if len(slices) != 1:
+        raise ValueError(f"expected files of one billing period and payer, got {sorted(slices)} in {paths}")
+    month, payer = slices.pop()
+    account = account or payer
     digest = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as fh:
@@ -124,7 +133,7 @@ def publish_cur_csv(
 
 def publish_cur_dir(s3: Any, bucket: str, directory: Path, workdir: Path | None = None, **kwargs: Any) -> list[GoldenSlice]:
     """Every ``*.csv`` / ``*.csv.gz`` in ``directory``, grouped by billing period."""
-    by_month: dict[str, list[Path]] = {}
+    by_slice: dict[tuple[str, str], list[Path]] = {}
     for path in sorted(list(directory.glob("*.csv")) + list(directory.glob("*.csv.gz"))):
-        by_month.setdefault(billing_month(path), []).append(path)
-    return [publish_cur_csv(s3, bucket, paths, workdir=workdir, **kwargs) for _, paths in sorted(by_month.items())]
+        by_slice.setdefault(billing_slice(path), []).append(path)
+    return [publish_cur_csv(s3, bucket, paths, workdir=workdir, **kwargs) for _, paths in sorted(by_slice.items())]
