@@ -1,0 +1,164 @@
+"""Match keys and fingerprints of catalog records (pure functions; DESIGN.md §6).
+
+* OCLC number: 035 $a values prefixed `(OCoLC)` (and 001 when 003 = OCoLC); the prefixes
+  ocm / ocn / on and leading zeros are stripped and the number is kept as an int. 035 $z
+  (cancelled / invalid numbers) is never a key.
+* ISBN: every 020 $a (never $z), qualifiers such as "(pbk.)" cut, hyphens and spaces
+  removed, the check digit validated, ISBN-10 converted to ISBN-13 (the canonical key).
+* Control number: 001, scoped by 003 when present ("003/001": 001 alone is only unique
+  within the organisation that assigned it).
+* Fingerprint: sha256(001 + 005) — one version of one record; records without both fall
+  back to the sha256 of their content, so an exact replay is still recognised.
+
+`RecordKeys.match_keys()` lists (kind, value) in match priority: ocn, isbn, control, and
+`content` only for records that have none of the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+MATCH_ORDER = ("ocn", "isbn", "control", "content")
+
+_OCLC = re.compile(r"^\s*\(OCoLC\)\s*(?:ocm|ocn|on)?\s*0*(\d+)\b", re.IGNORECASE)
+_OCLC_BARE = re.compile(r"^\s*(?:\(OCoLC\))?\s*(?:ocm|ocn|on)?\s*0*(\d+)\s*$", re.IGNORECASE)
+_ISBN_LABEL = re.compile(r"^\s*ISBN(?:-1[03])?:?\s*", re.IGNORECASE)
+_QUALIFIER = re.compile(r"[(:;]")
+
+
+def normalize_oclc(value: str | None, *, require_prefix: bool = True) -> int | None:
+    """The OCLC number in `value` as an int, or None.
+
+    With `require_prefix` (035 $a) only `(OCoLC)`-prefixed values count: other 035s are
+    other systems' numbers. Without it (001 with 003 = OCoLC, BIBFRAME identifiers) bare
+    digits and ocm/ocn/on forms are accepted.
+    """
+    if not value:
+        return None
+    match = (_OCLC if require_prefix else _OCLC_BARE).match(value)
+    if not match:
+        return None
+    number = int(match.group(1))
+    return number or None
+
+
+def _isbn10_valid(digits: str) -> bool:
+    total = sum((10 - i) * (10 if ch == "X" else int(ch)) for i, ch in enumerate(digits))
+    return total % 11 == 0
+
+
+def _isbn13_check(first12: str) -> str:
+    total = sum(int(ch) * (3 if i % 2 else 1) for i, ch in enumerate(first12))
+    return str((10 - total % 10) % 10)
+
+
+def normalize_isbn(value: str | None) -> str | None:
+    """The ISBN-13 in an 020 $a value, or None when there is no valid ISBN.
+
+    "0-306-40615-2 (pbk.)" → "9780306406157"; a wrong check digit gives None (a typo'd
+    ISBN must not match another book).
+    """
+    if not value:
+        return None
+    text = _ISBN_LABEL.sub("", value)
+    candidates = [_QUALIFIER.split(text, 1)[0], text.split()[0] if text.split() else ""]
+    for candidate in candidates:
+        digits = re.sub(r"[\s-]", "", candidate).upper()
+        if len(digits) == 10 and digits[:9].isdigit() and (digits[9].isdigit() or digits[9] == "X"):
+            if _isbn10_valid(digits):
+                return "978" + digits[:9] + _isbn13_check("978" + digits[:9])
+            return None
+        if len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
+            return digits if _isbn13_check(digits[:12]) == digits[12] else None
+    return None
+
+
+def fingerprint(control_001: str | None, latest_005: str | None, content_sha256: str) -> str:
+    """sha256(001 + 005) when the record has both, else its content hash."""
+    if control_001 and latest_005:
+        return hashlib.sha256(f"{control_001}{latest_005}".encode()).hexdigest()
+    return content_sha256
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKeys:
+    ocns: tuple[int, ...] = ()
+    isbns: tuple[str, ...] = ()
+    control: str | None = None
+    fingerprint: str = ""
+    content_sha256: str = ""
+
+    def match_keys(self) -> list[tuple[str, str]]:
+        keys = [("ocn", str(n)) for n in self.ocns] + [("isbn", i) for i in self.isbns]
+        if self.control:
+            keys.append(("control", self.control))
+        if not keys:  # nothing identifies it: only an identical record is the same record
+            keys.append(("content", self.content_sha256))
+        return keys
+
+
+def _unique(values) -> tuple:
+    return tuple(dict.fromkeys(v for v in values if v is not None))
+
+
+def marc_keys(record: dict, content_sha256: str) -> RecordKeys:
+    """Keys of a MARC-in-JSON record ({"leader", "fields": [{tag: value}, …]})."""
+    f001 = f003 = f005 = None
+    oclc_values: list[str] = []
+    isbn_values: list[str] = []
+    for field in record["fields"]:
+        for tag, value in field.items():
+            if tag == "001" and isinstance(value, str):
+                f001 = f001 or value.strip()
+            elif tag == "003" and isinstance(value, str):
+                f003 = f003 or value.strip()
+            elif tag == "005" and isinstance(value, str):
+                f005 = f005 or value.strip()
+            elif (tag == "035" or tag == "020") and isinstance(value, dict):
+                target = oclc_values if tag == "035" else isbn_values
+                target.extend(v for sub in value["subfields"] for code, v in sub.items()
+                              if code == "a")
+    ocns = [normalize_oclc(v) for v in oclc_values]
+    if f001 and f003 and f003.upper() == "OCOLC":
+        ocns.insert(0, normalize_oclc(f001, require_prefix=False))
+    control = (f"{f003}/{f001}" if f003 else f001) if f001 else None
+    return RecordKeys(_unique(ocns), _unique(normalize_isbn(v) for v in isbn_values), control,
+                      fingerprint(f001, f005, content_sha256), content_sha256)
+
+
+def _local(name: str) -> str:
+    """`http://id.loc.gov/ontologies/bibframe/Isbn` → `Isbn` (also for bf:Isbn, …#value)."""
+    return re.split(r"[/#:]", name)[-1]
+
+
+def _values(node: dict, prop: str) -> list:
+    return [v.get("@value", v.get("@id")) if isinstance(v, dict) else v
+            for name, vals in node.items() if _local(name) == prop
+            for v in (vals if isinstance(vals, list) else [vals])]
+
+
+def bibframe_keys(graph: list[dict], content_sha256: str) -> RecordKeys:
+    """Keys of an expanded JSON-LD BIBFRAME graph: the Instance's @id is its control
+    number; bf:identifiedBy → Isbn / OclcNumber / Local assigned by OCoLC give ISBN and OCN
+    (identifiers with status "cancinv" — cancelled or invalid — are skipped, like 020 $z)."""
+    nodes = {n.get("@id"): n for n in graph if isinstance(n, dict)}
+    instances = [n for n in graph if isinstance(n, dict)
+                 and any(_local(t) == "Instance" for t in n.get("@type", []))]
+    ocns, isbns, control = [], [], None
+    for instance in instances:
+        if control is None and not str(instance.get("@id", "_:")).startswith("_:"):
+            control = instance["@id"]
+        for ref in _values(instance, "identifiedBy"):
+            ident = nodes.get(ref, {}) if isinstance(ref, str) else {}
+            if any(str(s).rstrip("/").endswith("cancinv") for s in _values(ident, "status")):
+                continue
+            types = {_local(t) for t in ident.get("@type", [])}
+            values = [v for v in _values(ident, "value") if isinstance(v, str)]
+            assigners = " ".join(str(a) for a in _values(ident, "assigner")).lower()
+            if "Isbn" in types:
+                isbns.extend(normalize_isbn(v) for v in values)
+            elif "OclcNumber" in types or ("Local" in types and "ocolc" in assigners):
+                ocns.extend(normalize_oclc(v, require_prefix=False) for v in values)
+    return RecordKeys(_unique(ocns), _unique(isbns), control,
+                      fingerprint(None, None, content_sha256), content_sha256)
