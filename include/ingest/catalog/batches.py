@@ -1,0 +1,97 @@
+"""Batch bookkeeping around the store: register planned batches, record failures, sum up
+a run, mark a batch synced, and (re)build the Bloom filter from PostgreSQL.
+
+Batch ids are derived from the run id and the batch number, so re-running the plan task
+(a retry, a cleared task) registers the same batches again without duplicates.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import psycopg
+
+from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, lock
+
+
+def batch_id(run_id: str, batch_no: int) -> str:
+    return f"{hashlib.sha256(run_id.encode()).hexdigest()[:12]}-{batch_no:04d}"
+
+
+def register(conn: psycopg.Connection, descriptors: list[dict]) -> None:
+    """Insert planned batches as `staged` (existing ones are left as they are)."""
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO catalog.batches (batch_id, run_id, batch_no, source, "
+                " source_sha256, format, byte_start, byte_end, first_ordinal, records_planned, "
+                " overlay_policy, descriptor) "
+                "VALUES (%(batch_id)s, %(run_id)s, %(batch_no)s, %(source)s, %(sha256)s, "
+                " %(format)s, %(start)s, %(end)s, %(first_ordinal)s, %(records)s, %(policy)s, "
+                " %(descriptor)s) ON CONFLICT (batch_id) DO NOTHING",
+                [{**d, "descriptor": json.dumps(d)} for d in descriptors])
+
+
+def record_failure(conn: psycopg.Connection, batch_id: str, error: str) -> None:
+    """Note a failed attempt on a batch (its own transaction: the batch's rolled back)."""
+    with conn.transaction():
+        conn.execute("UPDATE catalog.batches SET attempts = attempts + 1, last_error = %s "
+                     "WHERE batch_id = %s", (error[:4000], batch_id))
+
+
+def run_summary(conn: psycopg.Connection, run_id: str) -> dict:
+    """Counts over every batch of a run, and the batches that are not committed."""
+    rows = conn.execute(
+        f"SELECT batch_id, state, records_planned, records_in, {', '.join(COUNT_COLUMNS)}, "
+        f" last_error FROM catalog.batches WHERE run_id = %s ORDER BY batch_no",
+        (run_id,)).fetchall()
+    totals = {c: sum(r[4 + i] or 0 for r in rows) for i, c in enumerate(COUNT_COLUMNS)}
+    return {"run_id": run_id, "batches": len(rows),
+            "records_planned": sum(r[2] for r in rows),
+            "records_in": sum(r[3] or 0 for r in rows), **totals,
+            "dlq": totals["errors"],
+            "not_committed": [{"batch_id": r[0], "state": r[1], "last_error": r[-1]}
+                              for r in rows if r[1] == "staged"]}
+
+
+def mark_synced(conn: psycopg.Connection, batch_id: str) -> None:
+    """committed → synced (called once the ILS has the batch's records)."""
+    with conn.transaction():
+        state = conn.execute("UPDATE catalog.batches SET state = 'synced', synced_at = now() "
+                             "WHERE batch_id = %s AND state IN ('committed', 'synced') "
+                             "RETURNING state", (batch_id,)).fetchone()
+        if state is None:
+            raise StoreError(f"batch {batch_id}: expected state committed to mark it synced; "
+                             f"it is missing, staged or rolled back")
+
+
+def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
+    """Load every current key and fingerprint into the filter, then mark it ready.
+
+    Runs under the catalog write lock, so no batch commits keys the scan could miss.
+    Returns the number of entries added.
+    """
+    added = 0
+    with conn.transaction():
+        lock(conn)
+        for query in ("SELECT kind || ':' || value FROM catalog.record_keys",
+                      "SELECT 'fp:' || v.fingerprint FROM catalog.records r JOIN "
+                      "catalog.record_versions v ON v.record_id = r.record_id "
+                      "AND v.version = r.current_version"):
+            with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
+                cur.execute(query)
+                while rows := cur.fetchmany(10_000):
+                    bloom.add(r[0] for r in rows)
+                    added += len(rows)
+        bloom.mark_ready()
+    return added
+
+
+def ensure_bloom_ready(conn: psycopg.Connection, bloom: BloomFilter | None) -> bool:
+    """Rebuild the filter if it is not ready (first use, Redis flushed, new capacity)."""
+    if bloom is None:
+        return False
+    if not bloom.is_ready():
+        rebuild_bloom(conn, bloom)
+    return True

@@ -1,0 +1,78 @@
+"""One batch end to end: read its byte range, key every record, commit it (DESIGN.md §6).
+
+This is what the mapped `marc21.parse` task runs, and what the benchmark measures. Parsing
+happens before the store's transaction (it is the slow part), so batches of one run parse
+in parallel and only their short commits take turns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import psycopg
+
+from include.ingest.catalog.batches import record_failure
+from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.jsonld import iter_jsonld
+from include.ingest.catalog.keys import bibframe_keys, marc_keys
+from include.ingest.catalog.marc import iter_marc
+from include.ingest.catalog.marcxml import iter_marcxml
+from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
+from include.ingest.catalog.plan import open_source
+from include.ingest.catalog.store import Prepared, commit_batch
+
+# One encoder for every record: json.dumps(**options) would build a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def read_batch(descriptor: dict, stream: BinaryIO) -> Iterator[ParsedRecord | BadRecord]:
+    start, end, first = descriptor["start"], descriptor["end"], descriptor["first_ordinal"]
+    fmt = descriptor["format"]
+    if fmt == "marc21":
+        return iter_marc(stream, start, end, first)
+    if fmt == "marcxml":
+        return iter_marcxml(stream, start, end, first, descriptor["xml"])
+    if fmt == "jsonld":
+        return iter_jsonld(stream, start, end, first, descriptor["framing"])
+    raise CatalogInputError(f"expected format marc21, marcxml or jsonld, got {fmt!r}")
+
+
+def prepare(record: ParsedRecord) -> Prepared | BadRecord:
+    """Canonical JSON, its sha256 and the match keys; a record PostgreSQL cannot store
+    (a NUL character, a lone surrogate) becomes a BadRecord here, not a failed batch."""
+    try:
+        text = _ENCODE(record.content)
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if "\\u0000" in text:
+            raise ValueError("contains a NUL character (\\u0000), which PostgreSQL cannot "
+                             "store; remove it and re-ingest")
+        keys = (marc_keys if record.kind == MARC else bibframe_keys)(record.content, sha)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return BadRecord(record.ordinal, record.offset, record.raw, f"cannot store the record: "
+                                                                    f"{type(exc).__name__}: {exc}")
+    return Prepared(record.ordinal, record.offset, record.kind, text, keys, record.encoding,
+                    record.encoding_guessed, record.warnings)
+
+
+def parse_batch(descriptor: dict) -> list[Prepared | BadRecord]:
+    """Every record of the batch, prepared (at most one batch in memory)."""
+    with open_source(descriptor["source"]) as stream:
+        size = stream.seek(0, 2)
+        if "size" in descriptor and size != descriptor["size"]:
+            raise CatalogInputError(f"{descriptor['source']}: expected {descriptor['size']} "
+                                    f"bytes as planned, got {size}; the landed file changed — "
+                                    f"start a new run")
+        return [prepare(r) if isinstance(r, ParsedRecord) else r
+                for r in read_batch(descriptor, stream)]
+
+
+def ingest_batch(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter | None) -> dict:
+    """Parse + key + dedupe + persist one batch; the counts of its result log."""
+    items = parse_batch(descriptor)
+    try:
+        return commit_batch(conn, descriptor, items, bloom)
+    except Exception as exc:
+        record_failure(conn, descriptor["batch_id"], f"{type(exc).__name__}: {exc}")
+        raise

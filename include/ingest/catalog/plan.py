@@ -1,0 +1,151 @@
+"""Plan an ingest: land the input (raw first), detect its format, cut it into batches.
+
+A batch is a JSON descriptor — file URL, checksum, format, byte range, first ordinal,
+record count, overlay policy — never records (DESIGN.md §3: XCom carries descriptors).
+Cutting is streamed over the file (record terminators, record start tags or lines), so
+planning a multi-GB file holds one block in memory.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlparse
+
+from include.ingest.catalog import jsonld, marc, marcxml
+from include.ingest.catalog.batches import batch_id
+from include.ingest.catalog.model import FORMATS, CatalogInputError
+from include.ingest.catalog.overlay import POLICIES
+
+MIN_BATCH, MAX_BATCH = 500, 1000
+MAX_BATCHES = 1024  # Airflow [core] max_map_length: a longer list fails the plan task
+_EXTENSIONS = {".mrc": "marc21", ".dat": "marc21", ".marc": "marc21", ".xml": "marcxml",
+               ".jsonl": "jsonld", ".json": "jsonld", ".jsonld": "jsonld", ".rdf": "jsonld"}
+
+
+def open_source(url: str) -> BinaryIO:
+    """A seekable binary stream of a local path, file:// URL or any ObjectStoragePath URL
+    (s3://, gs://). Local files skip the Airflow import (workers open many batches)."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        return open(unquote(parsed.path) if parsed.scheme else url, "rb")
+    from airflow.sdk import ObjectStoragePath
+    return ObjectStoragePath(url).open("rb")
+
+
+def detect_format(stream: BinaryIO, name: str) -> str:
+    """marc21 / marcxml / jsonld from the first bytes, else from the file extension."""
+    stream.seek(0)
+    head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        return "marcxml"
+    if head[:1] in (b"[", b"{"):
+        return "jsonld"
+    if re.match(rb"\d{5}[ -~]{7}\d{5}", head):
+        return "marc21"
+    by_extension = _EXTENSIONS.get(Path(name).suffix.lower())
+    if by_extension is None:
+        raise CatalogInputError(f"cannot tell the format of {name} (starts with {head[:16]!r}); "
+                                f"expected ISO 2709, MARCXML or JSON-LD — set format explicitly")
+    return by_extension
+
+
+def sha256_size(stream: BinaryIO) -> tuple[str, int]:
+    stream.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while block := stream.read(1 << 20):
+        digest.update(block)
+        size += len(block)
+    return digest.hexdigest(), size
+
+
+def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = MAX_BATCH,
+                 policy: str = "replace", sha256: str | None = None,
+                 min_batch: int = MIN_BATCH) -> list[dict]:
+    """Batch descriptors for one landed file (JSON-able dicts, in file order)."""
+    if not min_batch <= batch_size <= MAX_BATCH:
+        raise CatalogInputError(f"expected a batch size of {min_batch}..{MAX_BATCH} records, "
+                                f"got {batch_size}")
+    if policy not in POLICIES:
+        raise CatalogInputError(f"expected an overlay policy in {POLICIES}, got {policy!r}")
+    with open_source(source) as stream:
+        if fmt == "auto":
+            fmt = detect_format(stream, source)
+        if fmt not in FORMATS:
+            raise CatalogInputError(f"expected a format in {FORMATS} or auto, got {fmt!r}")
+        digest, size = sha256_size(stream) if sha256 is None else (sha256, stream.seek(0, 2))
+        extra, bounds = {}, None
+        if fmt == "marc21":
+            bounds = list(marc.batch_bounds(stream, batch_size))
+        elif fmt == "marcxml":
+            extra = {"xml": marcxml.xml_context(stream)}
+            bounds = list(marcxml.batch_bounds(stream, batch_size))
+        else:
+            extra = {"framing": jsonld.framing(stream)}
+            bounds = list(jsonld.batch_bounds(stream, batch_size))
+    if len(bounds) > MAX_BATCHES:
+        raise CatalogInputError(f"{source}: {len(bounds)} batches, expected at most {MAX_BATCHES} "
+                                f"(Airflow max_map_length); raise the batch size or split the file")
+    descriptors, first = [], 0
+    for no, (start, end, records) in enumerate(bounds):
+        descriptors.append({"batch_id": batch_id(run_id, no), "run_id": run_id, "batch_no": no,
+                            "source": source, "sha256": digest, "size": size, "format": fmt,
+                            "start": start, "end": end, "first_ordinal": first,
+                            "records": records, "policy": policy, **extra})
+        first += records
+    return descriptors
+
+
+def land_source(source: str, run_id: str):
+    """The input as a landed file (landing.LandedFile): a path in the landing zone is used in
+    place; a local path or URL is copied in first (streamed), once per run."""
+    from include.ingest import landing
+
+    root = landing.landing_root()
+    parsed = urlparse(source)
+    if not parsed.scheme and not os.path.isabs(source):
+        path = root / source  # relative: inside the landing zone
+    elif parsed.scheme in ("http", "https"):
+        return _land_url(source, run_id, root)
+    else:
+        from airflow.sdk import ObjectStoragePath
+        path = ObjectStoragePath(source if parsed.scheme else Path(source).resolve().as_uri())
+    if not path.exists():
+        raise CatalogInputError(f"{source}: not found; expected a file in the landing zone "
+                                f"({root}), a local path or a URL")
+    if str(path).startswith(str(root)):
+        landed = landing.already_landed(path)
+        if landed is None:
+            with path.open("rb") as stream:
+                digest, size = sha256_size(stream)
+            landed = landing.LandedFile(str(path), digest, size, source, "in place")
+        return landed
+    target = _target(root, source, run_id, path.name)
+    return landing.already_landed(target) or landing.land(_blocks(path), target, source)
+
+
+def _target(root, source: str, run_id: str, name: str):
+    key = hashlib.sha256(f"{source}\n{run_id}".encode()).hexdigest()[:16]
+    return root / "raw" / "catalog" / key / (re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "input")
+
+
+def _blocks(path):
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            yield block
+
+
+def _land_url(url: str, run_id: str, root):
+    import requests
+
+    from include.ingest import landing
+    from include.ingest.http.client import resilient_request
+
+    target = _target(root, url, run_id, Path(urlparse(url).path).name)
+    if landed := landing.already_landed(target):
+        return landed
+    with requests.Session() as session:
+        response = resilient_request(lambda: session.get(url, stream=True, timeout=60), url=url)
+        return landing.land(response.iter_content(1 << 20), target, url)

@@ -1,0 +1,68 @@
+"""Roll back one committed batch (DESIGN.md §6; Koha's "undo import", per record).
+
+Under the catalog write lock, in one transaction, for every version the batch wrote:
+* the record still shows that version → it is restored to the version the batch replaced
+  (`previous_version`, kept since the batch wrote over it), with that version's match keys;
+  a record the batch created has no previous version and is marked deleted
+  (current_version NULL; its versions stay as history);
+* the record shows another version → a later batch changed it (or restored it): it is
+  left alone and reported as a conflict, naming the batch whose version is current.
+The batch becomes `rolled_back` with the report; rolling it back again changes nothing.
+Versions the batch wrote stay in `record_versions` (the audit trail); the Bloom filter
+keeps their keys (false positives only, confirmed in PostgreSQL).
+"""
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from include.ingest.catalog.store import StoreError, lock
+
+
+def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
+    """Restore what `batch_id` changed; return {restored, deleted, conflicts, …}."""
+    with conn.transaction():
+        lock(conn)
+        row = conn.execute("SELECT state, rollback_report FROM catalog.batches "
+                           "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no batch {batch_id} in catalog.batches; expected the id of a "
+                             f"committed batch (see the ingest run's summary)")
+        state, report = row
+        if state == "rolled_back":
+            return {**report, "already": True}
+        if state == "staged":
+            raise StoreError(f"batch {batch_id} is staged: nothing was committed, so there is "
+                             f"nothing to roll back (expected committed or synced)")
+        conflicts = [
+            {"record_id": rid, "batch_version": version, "current_version": current,
+             "current_batch": current_batch}
+            for rid, version, current, current_batch in conn.execute(
+                "SELECT v.record_id, v.version, r.current_version, cv.batch_id "
+                "FROM catalog.record_versions v JOIN catalog.records r USING (record_id) "
+                "LEFT JOIN catalog.record_versions cv ON cv.record_id = r.record_id "
+                " AND cv.version = r.current_version "
+                "WHERE v.batch_id = %s AND r.current_version IS DISTINCT FROM v.version "
+                "ORDER BY v.record_id", (batch_id,))]
+        restored = conn.execute(
+            "UPDATE catalog.records r SET current_version = v.previous_version, "
+            " updated_at = now() "
+            "FROM catalog.record_versions v WHERE v.batch_id = %s "
+            " AND v.record_id = r.record_id AND r.current_version = v.version "
+            "RETURNING r.record_id, v.previous_version", (batch_id,)).fetchall()
+        ids = [rid for rid, _ in restored]
+        conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (ids,))
+        conn.execute(
+            "INSERT INTO catalog.record_keys (kind, value, record_id) "
+            "SELECT DISTINCT k ->> 0, k ->> 1, v.record_id FROM catalog.records r "
+            "JOIN catalog.record_versions v ON v.record_id = r.record_id "
+            " AND v.version = r.current_version, jsonb_array_elements(v.keys) AS k "
+            "WHERE r.record_id = ANY(%s)", (ids,))
+        report = {"batch_id": batch_id, "previous_state": state,
+                  "restored": sorted(rid for rid, prev in restored if prev is not None),
+                  "deleted": sorted(rid for rid, prev in restored if prev is None),
+                  "conflicts": conflicts}
+        conn.execute("UPDATE catalog.batches SET state = 'rolled_back', rolled_back_at = now(), "
+                     "rollback_report = %s WHERE batch_id = %s", (json.dumps(report), batch_id))
+    return {**report, "already": False}

@@ -1,0 +1,208 @@
+"""Commit one batch to the versioned catalog store, exactly once (DESIGN.md §6).
+
+`commit_batch` runs in one transaction under the catalog write lock (an advisory lock:
+matching must see every earlier batch's records, or two batches of a run could both
+create the same book):
+
+1. a batch that is no longer `staged` is left alone: re-running it changes nothing and
+   returns its stored counts;
+2. the Bloom filter (when ready) splits records into "certainly new" and "maybe known";
+   only the latter are looked up in PostgreSQL — a hit is never trusted on its own;
+3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
+4. the Bloom filter learns the new keys *before* the commit (a failed commit leaves false
+   positives only, never a false "new");
+5. new records and versions (each version names its batch and the version it replaced),
+   current keys, one result row per input record and the DLQ rows (raw bytes) are written
+   with COPY, and the batch becomes `committed` with its counts.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+import psycopg
+
+from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.keys import RecordKeys
+from include.ingest.catalog.model import BadRecord
+from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
+                                            UPDATED, Candidate, Decision, Matcher)
+from include.ingest.persist.db import advisory_key
+
+WRITE_LOCK = advisory_key("catalog-write")
+COUNT_COLUMNS = ("created", "updated", "unchanged", "duplicate_in_file", "errors")
+
+
+class StoreError(RuntimeError):
+    """The batch cannot be committed; nothing changed. The message says why."""
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A parsed record with what the store needs: canonical JSON, hash and keys."""
+
+    ordinal: int
+    offset: int
+    kind: str
+    content_json: str
+    keys: RecordKeys
+    encoding: str
+    encoding_guessed: bool
+    warnings: list[str]
+
+    def bloom_items(self) -> list[str]:
+        return [f"{k}:{v}" for k, v in self.keys.match_keys()] + [f"fp:{self.keys.fingerprint}"]
+
+
+def lock(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+
+
+def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
+            ) -> dict[tuple[str, str], list[Candidate]]:
+    pairs = sorted({key for item in items for key in item.keys.match_keys()})
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        "SELECT k.kind, k.value, r.record_id, v.content_sha256, "
+        " coalesce((SELECT array_agg(o.value) FROM catalog.record_keys o "
+        "           WHERE o.record_id = r.record_id AND o.kind = 'ocn'), '{}'), "
+        " EXISTS (SELECT 1 FROM catalog.record_results rr JOIN catalog.batches b "
+        "         ON b.batch_id = rr.batch_id WHERE rr.record_id = r.record_id "
+        "         AND b.run_id = %s AND rr.batch_id <> %s AND b.state <> 'rolled_back' "
+        "         AND rr.status IN ('created', 'updated', 'unchanged')) "
+        "FROM unnest(%s::text[], %s::text[]) AS q(kind, value) "
+        "JOIN catalog.record_keys k ON k.kind = q.kind AND k.value = q.value "
+        "JOIN catalog.records r ON r.record_id = k.record_id AND r.current_version IS NOT NULL "
+        "JOIN catalog.record_versions v ON v.record_id = r.record_id "
+        " AND v.version = r.current_version",
+        (run_id, batch_id, [p[0] for p in pairs], [p[1] for p in pairs])).fetchall()
+    found: dict[tuple[str, str], list[Candidate]] = {}
+    for kind, value, record_id, sha, ocns, touched in rows:
+        found.setdefault((kind, value), []).append(
+            Candidate(record_id, sha, frozenset(ocns), touched))
+    return found
+
+
+def _needs_lookup(items: list[Prepared], bloom: BloomFilter | None) -> list[Prepared]:
+    if bloom is None or not bloom.is_ready():
+        return items
+    flat, owner = [], []
+    for n, item in enumerate(items):
+        for entry in item.bloom_items():
+            flat.append(entry)
+            owner.append(n)
+    maybe = {owner[i] for i, hit in enumerate(bloom.contains(flat)) if hit}
+    return [item for n, item in enumerate(items) if n in maybe]
+
+
+def _stored_summary(conn, batch_id: str, state: str) -> dict:
+    row = conn.execute(f"SELECT records_in, {', '.join(COUNT_COLUMNS)} FROM catalog.batches "
+                       f"WHERE batch_id = %s", (batch_id,)).fetchone()
+    return {"batch_id": batch_id, "state": state, "already": True, "records_in": row[0],
+            **dict(zip(COUNT_COLUMNS, row[1:]))}
+
+
+def commit_batch(conn: psycopg.Connection, descriptor: dict,
+                 items: list[Prepared | BadRecord], bloom: BloomFilter | None) -> dict:
+    """Write one batch's records, results and DLQ rows in one transaction; return counts."""
+    batch_id = descriptor["batch_id"]
+    with conn.transaction():
+        lock(conn)
+        row = conn.execute("SELECT state, run_id, overlay_policy FROM catalog.batches "
+                           "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no batch {batch_id} in catalog.batches; expected the plan task "
+                             f"to register it (batches.register) before it is committed")
+        state, run_id, policy = row
+        if state != "staged":
+            return _stored_summary(conn, batch_id, state)
+        good = [i for i in items if isinstance(i, Prepared)]
+        matcher = Matcher(policy, _lookup(conn, _needs_lookup(good, bloom), run_id, batch_id))
+        decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
+        written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
+        if bloom is not None and written:
+            bloom.add(entry for item, _ in written for entry in item.bloom_items())
+        versions = _write_records(conn, batch_id, written)
+        _write_results(conn, batch_id, descriptor, good, decisions, versions, items)
+        counts = Counter(d.status for d in decisions)
+        counts[ERROR] = len(items) - len(good)
+        conn.execute(
+            "UPDATE catalog.batches SET state = 'committed', committed_at = now(), "
+            " records_in = %s, created = %s, updated = %s, unchanged = %s, "
+            " duplicate_in_file = %s, errors = %s, attempts = attempts + 1, last_error = NULL "
+            "WHERE batch_id = %s",
+            (len(items), *(counts[s] for s in STATUSES), batch_id))
+    return {"batch_id": batch_id, "state": "committed", "already": False,
+            "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)}}
+
+
+def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
+                   ) -> dict[int, tuple[int, int]]:
+    """Create / update records and their versions; {ordinal: (record_id, version)}."""
+    new = [item for item, d in written if d.status == CREATED]
+    ids = [r[0] for r in conn.execute(
+        "SELECT nextval('catalog.records_record_id_seq') FROM generate_series(1, %s)",
+        (len(new),))] if new else []
+    versions = {item.ordinal: (rid, 1, None) for item, rid in zip(new, ids)}
+    with conn.cursor().copy("COPY catalog.records (record_id, kind, current_version, "
+                            "last_version, created_batch, updated_batch) FROM STDIN") as copy:
+        for item, rid in zip(new, ids):
+            copy.write_row((rid, item.kind, 1, 1, batch_id, batch_id))
+    updates = {d.record_id: item.ordinal for item, d in written if d.status == UPDATED}
+    if updates:
+        for rid, version, previous in conn.execute(
+                "UPDATE catalog.records r SET last_version = r.last_version + 1, "
+                " current_version = r.last_version + 1, updated_batch = %s, updated_at = now() "
+                "FROM (SELECT record_id, current_version FROM catalog.records "
+                "      WHERE record_id = ANY(%s) FOR UPDATE) old "
+                "WHERE r.record_id = old.record_id "
+                "RETURNING r.record_id, r.current_version, old.current_version",
+                (batch_id, list(updates))):
+            versions[updates[rid]] = (rid, version, previous)
+        conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (list(updates),))
+    with conn.cursor().copy(
+            "COPY catalog.record_versions (record_id, version, previous_version, batch_id, "
+            "source_ordinal, content, content_sha256, fingerprint, keys, encoding, "
+            "encoding_guessed, warnings) FROM STDIN") as copy:
+        for item, _ in written:
+            rid, version, previous = versions[item.ordinal]
+            keys = item.keys
+            copy.write_row((rid, version, previous, batch_id, item.ordinal, item.content_json,
+                            keys.content_sha256, keys.fingerprint, json.dumps(keys.match_keys()),
+                            item.encoding, item.encoding_guessed,
+                            json.dumps(item.warnings) if item.warnings else None))
+    with conn.cursor().copy("COPY catalog.record_keys (kind, value, record_id) FROM STDIN") as copy:
+        for item, _ in written:
+            rid = versions[item.ordinal][0]
+            for kind, value in item.keys.match_keys():
+                copy.write_row((kind, value, rid))
+    return {ordinal: (rid, version) for ordinal, (rid, version, _) in versions.items()}
+
+
+def _write_results(conn, batch_id: str, descriptor: dict, good: list[Prepared],
+                   decisions: list[Decision], versions: dict[int, tuple[int, int]],
+                   items: list) -> None:
+    by_ordinal = {item.ordinal: d for item, d in zip(good, decisions)}
+    with conn.cursor().copy("COPY catalog.record_results (batch_id, source_ordinal, "
+                            "byte_offset, status, record_id, version, match_on, detail) "
+                            "FROM STDIN") as copy:
+        for item in items:
+            if isinstance(item, BadRecord):
+                copy.write_row((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
+                                item.reason))
+                continue
+            d = by_ordinal[item.ordinal]
+            rid, version = versions.get(item.ordinal, (d.record_id, None))
+            if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
+                rid = versions.get(d.same_as, (None, None))[0]
+            detail = "; ".join(p for p in (d.detail, *item.warnings[:5]) if p) or None
+            copy.write_row((batch_id, item.ordinal, item.offset, d.status, rid, version,
+                            d.match_on, detail))
+    with conn.cursor().copy("COPY catalog.dlq (batch_id, source, source_ordinal, byte_offset, "
+                            "format, reason, raw) FROM STDIN") as copy:
+        for item in items:
+            if isinstance(item, BadRecord):
+                copy.write_row((batch_id, descriptor["source"], item.ordinal, item.offset,
+                                descriptor["format"], item.reason, item.raw))
