@@ -38,14 +38,15 @@ PARAMS = {
 
 @dag(dag_id="billing_aws_cur", schedule="0 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
      tags=["billing", "aws", "focus"], max_active_runs=4,
-     default_args={"retries": 3, "retry_delay": timedelta(seconds=20), "queue": DEFAULT})
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=20), "queue": DEFAULT,
+                   "retry_policy": IngestRetryPolicy()})
 def billing_aws_cur():
     @task
     def plan(params=None, logical_date=None, run_id=None) -> dict:
         from include.ingest.billing.tasks import plan_aws_cur
         return plan_aws_cur(params, logical_date, run_id)
 
-    @task(queue=BILLING_FETCH, pool="provider_aws", retries=5, retry_policy=IngestRetryPolicy())
+    @task(queue=BILLING_FETCH, pool="provider_aws", retries=5)
     def fetch(chunk: dict, params=None) -> dict:
         from include.ingest.billing.tasks import fetch_aws_cur
         return fetch_aws_cur(chunk, params["aws_conn_id"])
@@ -66,9 +67,10 @@ def billing_aws_cur():
         return publish_slice(plan_)
 
     @task(trigger_rule="all_done")
-    def finalize(plan_: dict, dag_run=None) -> dict:
+    def finalize(ti=None, dag_run=None) -> dict:
         from include.ingest.billing.pipeline import finalize as close
-        return close(plan_, dag_run.dag_id, dag_run.run_id)
+        # pulled here, not passed in: when plan failed there is no plan and nothing to close
+        return close(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
 
     @task.short_circuit(trigger_rule="none_failed")
     def previous_month_open(plan_: dict, params=None) -> bool:
@@ -83,7 +85,7 @@ def billing_aws_cur():
     persisted = persist.expand(normalized=normalize.expand(
         fetched=fetch.expand(chunk=chunks_of(planned))))
     published = publish(planned)
-    persisted >> published >> finalize(planned)
+    persisted >> published >> finalize()
     published >> previous_month_open(planned) >> TriggerDagRunOperator(
         task_id="refresh_previous_month", trigger_dag_id="billing_aws_cur",
         conf={**{name: "{{ params.%s }}" % name for name in PARAMS},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +26,17 @@ def say(message: str) -> None:
     print(f"[devstack {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def seed_sandbox_data(state: StackState) -> None:
+    """The sandbox serves real files from `<home>/sandbox-data` (its --data dir): seed it
+    with the real anonymized CUR sample so the demo ingests real provider data. Users drop
+    their own files there too (layout: include/sandbox/userdata.py)."""
+    target = state.home / "sandbox-data" / "aws-cur"
+    if not target.exists():
+        target.mkdir(parents=True)
+        shutil.copy(ROOT / "tests/fixtures/billing/aws-cur/sample-anonymous-aws-export-dataset.csv",
+                    target)
+
+
 def up(state: StackState) -> dict[str, str]:
     running = processes.honcho_pid(state) is not None
     state.assign(running=running)
@@ -40,6 +52,7 @@ def up(state: StackState) -> dict[str, str]:
     from include.ingest.persist.migrate import migrate
     applied = migrate(env["INGEST_DB_URL"])
     say(f"warehouse schema: {'applied ' + ', '.join(applied) if applied else 'up to date'}")
+    seed_sandbox_data(state)
     write_env_file(state, stack_env(state))
     state.airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = state.airflow_home / "simple_auth_manager_passwords.json"

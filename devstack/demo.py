@@ -1,63 +1,121 @@
 """`make demo`: run the project's DAGs on the local stack over the REST API, print a summary.
 
-Today the suite's runnable DAG is `stack_selfcheck` (mapped probes on a non-default Celery
-queue plus one probe per queue); billing and catalog DAGs join this list as they land.
+Runs: the stack self-check, then AWS CUR → FOCUS for the real anonymized CUR sample and for
+generated legacy-CUR and CUR 2.0 months from the provider sandbox, each checked against the
+sandbox's golden totals (rows, exact Decimal sums); then one slice again, to show a re-run
+changes nothing.
 """
 from __future__ import annotations
 
 import time
+from decimal import Decimal
+
+import requests
 
 from devstack.api import AirflowClient
 from devstack.celery_health import celery_executions
 from devstack.state import ADMIN_PASSWORD, ADMIN_USER, StackState
 
+REAL_CUR = {"layout": "cur1", "prefix": "user", "report": "user-cur",
+            "billing_account": "123412340534", "billing_period": "2023-11"}
 DEMO_RUNS = [
-    ("stack_selfcheck", {"chunks": 8}),
+    ("stack_selfcheck", {"chunks": 8}, None),
+    ("billing_aws_cur", REAL_CUR, ("aws-cur", "lineItem/UnblendedCost")),
+    ("billing_aws_cur", {"layout": "cur1", "billing_period": "2024-01"},
+     ("aws-cur", "lineItem/NetUnblendedCost")),
+    ("billing_aws_cur", {"layout": "cur2", "prefix": "cur2", "report": "sandbox-cur2",
+                         "billing_period": "2024-02"}, ("aws-cur2", "line_item_net_unblended_cost")),
+    ("billing_aws_cur", REAL_CUR, ("aws-cur", "lineItem/UnblendedCost")),  # re-run: no change
 ]
 
 
-def run_and_report(client: AirflowClient, env: dict, dag_id: str,
-                   conf: dict) -> tuple[bool, list[str]]:
+def slice_totals(env: dict, account: str, period: str) -> tuple[int, int, Decimal, int]:
+    """What the warehouse holds for an AWS slice: rows, distinct row keys, Σ BilledCost,
+    and quarantined rows of the published version."""
+    import psycopg
+    with psycopg.connect(env["INGEST_DB_URL"]) as conn:
+        rows, keys, billed = conn.execute(
+            "SELECT count(*), count(DISTINCT x_idempotency_key), coalesce(sum(billed_cost), 0) "
+            "FROM billing.line_items WHERE x_provider = 'aws' AND x_billing_account = %s "
+            "AND x_billing_period = %s", (account, period)).fetchone()
+        quarantined = conn.execute(
+            "SELECT count(*) FROM billing.quarantine q JOIN billing.ledger l USING (load_id) "
+            "WHERE l.state = 'published' AND l.provider = 'aws' AND l.billing_account = %s "
+            "AND l.billing_period = %s", (account, period)).fetchone()[0]
+    return rows, keys, billed, quarantined
+
+
+def golden_check(env: dict, golden_spec, published: dict, conf: dict) -> tuple[bool, list[str]]:
+    """Compare the warehouse with the sandbox's golden expectation of the delivered slice."""
+    provider, column = golden_spec
+    account = conf.get("billing_account", "111122223333")
+    golden = requests.get(f"{env['SANDBOX_AWS_URL']}/_sandbox/golden", timeout=10, params={
+        "provider": provider, "period": conf["billing_period"], "account": account,
+        "latest": 1}).json()["goldens"][0]
+    rows, keys, billed, quarantined = slice_totals(env, account, conf["billing_period"])
+    expected_sum = Decimal(golden["sums"][column])
+    ok = (rows + quarantined == golden["rows"] and keys == rows
+          and (quarantined > 0 or billed == expected_sum))
+    return ok, [f"  publish: {published['status']}; warehouse: {rows} rows (distinct keys {keys}) + "
+                f"{quarantined} quarantined = {rows + quarantined}, golden {golden['rows']} rows; "
+                f"Σ BilledCost {billed.normalize()} vs golden Σ {column} "
+                f"{expected_sum.normalize()} → {'EXACT' if billed == expected_sum else 'see quarantine'}"
+                + ("" if ok else "  ✗ MISMATCH")]
+
+
+def run_and_report(client: AirflowClient, env: dict, dag_id: str, conf: dict,
+                   golden_spec) -> tuple[bool, list[str]]:
     client.wait_for_dag(dag_id)
     client.unpause(dag_id)
     started = time.monotonic()
     run_id = client.trigger(dag_id, conf, note="make demo")
-    run = client.wait_for_run(dag_id, run_id)
+    run = client.wait_for_run(dag_id, run_id, timeout=900)
     tis = client.task_instances(dag_id, run_id)
     by_queue: dict[str, int] = {}
     for ti in tis:
-        by_queue[ti["queue"]] = by_queue.get(ti["queue"], 0) + 1
-    mapped = [ti for ti in tis if ti["map_index"] >= 0]
+        if ti["state"] != "skipped":
+            by_queue[ti["queue"]] = by_queue.get(ti["queue"], 0) + 1
+    ran = [ti for ti in tis if ti["state"] != "skipped"]
+    mapped = [ti for ti in ran if ti["map_index"] >= 0]
     time.sleep(2)  # Celery writes its result a moment after Airflow marks the task done
     celery = celery_executions(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], dag_id, run_id)
     per_worker: dict[str, int] = {}
     for _, worker, _ in celery.values():
         per_worker[worker] = per_worker.get(worker, 0) + 1
-    lines = [f"{dag_id}  run {run_id}: {run['state'].upper()} in {time.monotonic() - started:.0f}s",
-             f"  task instances: {len(tis)} ({len(mapped)} mapped); executed by Celery "
-             f"workers: {len(celery)}/{len(tis)} ("
+    lines = [f"{dag_id} {conf}\n  run {run_id}: {run['state'].upper()} in "
+             f"{time.monotonic() - started:.0f}s",
+             f"  task instances run: {len(ran)} ({len(mapped)} mapped); executed by Celery "
+             f"workers: {len(celery)}/{len(ran)} ("
              + ", ".join(f"{w}={n}" for w, n in sorted(per_worker.items())) + ")",
-             "  per queue: " + ", ".join(f"{q}={n}" for q, n in sorted(by_queue.items())),
-             "  hosts: " + ", ".join(sorted({ti['hostname'] or '?' for ti in tis}))]
+             "  per queue: " + ", ".join(f"{q}={n}" for q, n in sorted(by_queue.items()))]
     failed = [f"{ti['task_id']}[{ti['map_index']}]={ti['state']}" for ti in tis
-              if ti["state"] != "success"]
+              if ti["state"] not in ("success", "skipped")]
     if failed:
         lines.append("  not successful: " + ", ".join(failed))
-    if dag_id == "stack_selfcheck" and run["state"] == "success":
+    if len(celery) != len(ran):
+        lines.append("  NOT on Celery: " + str(sorted(
+            {(t["task_id"], t["map_index"]) for t in ran} - set(celery))))
+    if run["state"] == "success" and dag_id == "stack_selfcheck":
         lines.append(f"  summary: {client.xcom(dag_id, run_id, 'summarize')}")
-    if len(celery) != len(tis):
-        lines.append(f"  NOT on Celery: {sorted(set((t['task_id'], t['map_index']) for t in tis) - set(celery))}")
-    return run["state"] == "success" and len(celery) == len(tis), lines
+    golden_ok = True
+    if run["state"] == "success" and golden_spec:
+        golden_ok, more = golden_check(env, golden_spec, client.xcom(dag_id, run_id, "publish"),
+                                       conf)
+        lines += more
+    return run["state"] == "success" and len(celery) == len(ran) and golden_ok, lines
 
 
 def run_demo(env: dict, state: StackState) -> int:
     client = AirflowClient(state.api_url, ADMIN_USER, ADMIN_PASSWORD)
     ok, report = True, []
-    for dag_id, conf in DEMO_RUNS:
-        run_ok, lines = run_and_report(client, env, dag_id, conf)
+    for dag_id, conf, golden_spec in DEMO_RUNS:
+        run_ok, lines = run_and_report(client, env, dag_id, conf, golden_spec)
         ok, report = ok and run_ok, report + lines
+        print("\n".join(lines), flush=True)
     print("\n==================== demo summary ====================")
     print("\n".join(report))
     print(f"\nAirflow UI stays up at {state.api_url} (login {ADMIN_USER} / {ADMIN_PASSWORD}); "
-          f"`make down` stops the stack.")
+          f"`make down` stops the stack. Warehouse: psql \"$INGEST_DB_URL\" "
+          f"(`set -a; . {state.home}/stack.env`), tables billing.line_items, billing.ledger, "
+          f"billing.quarantine, billing.dlq; view billing.focus.")
     return 0 if ok else 1

@@ -98,9 +98,13 @@ def publish_slice(plan_: dict) -> dict:
             "billed_cost": str(result.billed_cost), "replaced_version": result.replaced_version}
 
 
-def finalize(plan_: dict, dag_id: str, dag_run_id: str) -> dict:
+def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
     """After everything (trigger rule all_done): every planned chunk that did not load lands
-    in the DLQ with its descriptor; DLQ entries of chunks that did load are resolved."""
+    in the DLQ with its descriptor; DLQ entries of chunks that did load are resolved.
+    Without a plan (the plan task itself failed) there is nothing to record."""
+    if not plan_:
+        return {"load_id": None, "chunks": 0, "failed_chunks": [],
+                "note": "plan did not complete; see the plan task's log"}
     sv = SliceVersion.from_json(plan_["slice"])
     with connect() as conn:
         loaded = {row[0] for row in conn.execute(
