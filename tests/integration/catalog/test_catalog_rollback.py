@@ -43,6 +43,7 @@ def test_rollback_restores_previous_versions_and_deletes_created_records(catalog
     b = ingest(catalog, bloom, path)
     assert (b["updated"], b["created"]) == (3, 2)
     batch_b = b["batch_ids"][0]
+    assert ("isbn", "9780306406157") in keys_of(catalog, ids[2])
     created = [rid for o, rid in record_ids(catalog, batch_b).items() if o >= 3]
 
     report = rollback_batch(catalog, batch_b)
