@@ -29,7 +29,7 @@ from typing import Any
 
 from include.sandbox.detrand import unit
 
-STATUS_FAULTS = {"429", "429-bare", "500", "502", "503"}
+STATUS_FAULTS = {"403", "429", "429-bare", "500", "502", "503"}
 BODY_FAULTS = {"reset", "truncate"}
 PAGE_FAULTS = {"repeat-token", "restate", "incomplete"}
 FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | {"slow"}

@@ -84,7 +84,8 @@ def persist(normalized: dict) -> dict:
                      normalized["normalized"])
     with connect() as conn:
         result = load_chunk(conn, sv, rows)
-    return {"chunk_id": normalized["chunk_id"], "status": result.status,
+    return {"chunk_id": normalized["chunk_id"], "slice": normalized["slice"],
+            "status": result.status, "id": normalized.get("id"),
             "rows_staged": result.rows_staged, "rows_quarantined": result.rows_quarantined,
             "billed_cost": str(result.billed_cost)}
 
@@ -93,14 +94,17 @@ def publish_slice(plan_: dict) -> dict:
     sv = SliceVersion.from_json(plan_["slice"])
     with connect() as conn:
         result = publish(conn, sv)
-    return {"status": result.status, "load_id": result.load_id, "rows_in": result.rows_in,
+        resolved = dlq.resolve_loaded(conn, sv.load_id, f"published {result.status}") \
+            if result.status in ("published", "already_published") else 0
+    return {"status": result.status, "dlq_resolved": resolved, "load_id": result.load_id,
+            "rows_in": result.rows_in,
             "rows_published": result.rows_published, "rows_quarantined": result.rows_quarantined,
             "billed_cost": str(result.billed_cost), "replaced_version": result.replaced_version}
 
 
 def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
     """After everything (trigger rule all_done): every planned chunk that did not load lands
-    in the DLQ with its descriptor; DLQ entries of chunks that did load are resolved.
+    in the DLQ with its descriptor (publish resolves entries once their chunks load).
     Without a plan (the plan task itself failed) there is nothing to record."""
     if not plan_:
         return {"load_id": None, "chunks": 0, "failed_chunks": [],
@@ -116,10 +120,7 @@ def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
         for chunk in plan_["chunks"]:
             key = f"{sv.load_id}:{chunk['chunk_id']}"
             if chunk["chunk_id"] in loaded:
-                for entry in dlq.open_entries(conn, dag_id):
-                    if entry["chunk_key"] == key:
-                        dlq.set_state(conn, entry["id"], "resolved", f"loaded by {dag_run_id}")
-                continue
+                continue  # publish resolves DLQ entries of loaded chunks
             failed.append(chunk["chunk_id"])
             dlq.record_failure(conn, dag_id, "chunk", key, chunk,
                                "chunk did not load in this run (fetch, normalize or persist "

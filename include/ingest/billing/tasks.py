@@ -18,6 +18,8 @@ def plan_aws_cur(params: dict, logical_date, run_id: str) -> dict:
     s3 = aws_cur.s3_client(params["aws_conn_id"])
     sv, chunks, source = aws_cur.find_delivery(s3, _report(params), period,
                                                params["billing_account"])
+    # the connection id (never its secret) travels with each chunk so a DLQ replay can fetch
+    chunks = [{**chunk, "conn_id": params["aws_conn_id"]} for chunk in chunks]
     planned = pipeline.plan(sv, chunks, source, run_id)
     planned["previous_period"] = previous_period(period)
     return planned
@@ -35,9 +37,64 @@ def normalize_aws_cur(fetched: dict) -> dict:
                               aws_cur.read_batches)
 
 
+def open_dlq_entries(entry_ids: list[int] | None, dag_id: str | None) -> list[dict]:
+    """Open DLQ chunk entries to replay (marked 'replaying'), as small descriptors."""
+    from include.ingest.persist import dlq
+    from include.ingest.persist.db import connect
+    with connect() as conn:
+        entries = [e for e in dlq.open_entries(conn, dag_id, entry_ids or None)
+                   if e["task_id"] == "chunk"]
+        for entry in entries:
+            dlq.set_state(conn, entry["id"], "replaying")
+    return [{"id": e["id"], "chunk": e["descriptor"]} for e in entries]
+
+
+def _replayer(chunk: dict):
+    provider = chunk["slice"]["provider"]
+    if provider not in REPLAYERS:
+        raise ValueError(f"expected a DLQ chunk of {sorted(REPLAYERS)}, got provider "
+                         f"{provider!r}; replay it from its provider's DAG")
+    return REPLAYERS[provider]
+
+
+def replay_fetch(entry: dict) -> dict:
+    fetch, _ = _replayer(entry["chunk"])
+    return {"id": entry["id"], **fetch(entry["chunk"], entry["chunk"].get("conn_id"))}
+
+
+def replay_normalize(fetched: dict) -> dict:
+    _, normalize_ = _replayer(fetched["chunk"])
+    return {"id": fetched["id"], **normalize_(fetched)}
+
+
+def publish_replayed(persisted: list[dict]) -> list[dict]:
+    """Publish every slice a replay touched (publish verifies all chunks and resolves the
+    DLQ entries of loaded chunks); entries whose slice still cannot publish stay open."""
+    from include.ingest.persist import dlq
+    from include.ingest.persist.db import connect
+    from include.ingest.persist.publish import PublishError
+    results, slices = [], {}
+    for item in persisted:
+        slices.setdefault(SliceVersion.from_json(item["slice"]).load_id, item["slice"])
+    for load_id, slice_json in sorted(slices.items()):
+        try:
+            results.append(pipeline.publish_slice({"slice": slice_json}))
+        except PublishError as exc:  # other chunks of the slice are still missing
+            results.append({"load_id": load_id, "status": "not_published", "reason": str(exc)})
+    with connect() as conn:
+        for item in persisted:
+            if item["status"] == "skipped":  # the slice version was already settled
+                dlq.set_state(conn, item["id"], "resolved", "slice version already settled")
+    return results
+
+
 def previous_month_needs_refresh(planned: dict, params: dict) -> bool:
     """Scheduled runs only: the previous month keeps being refreshed until final."""
     if params.get("billing_period"):
         return False
     sv = SliceVersion.from_json(planned["slice"])
     return needs_refresh(sv.provider, sv.billing_account, planned["previous_period"])
+
+
+# provider → (fetch(chunk, conn_id), normalize(fetched)) for DLQ replays
+REPLAYERS = {"aws": (fetch_aws_cur, normalize_aws_cur)}

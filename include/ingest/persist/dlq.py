@@ -47,3 +47,16 @@ def set_state(conn: psycopg.Connection, entry_id: int, state: str,
         conn.execute("UPDATE billing.dlq SET state = %s, resolution = %s, "
                      "resolved_at = CASE WHEN %s = 'resolved' THEN now() END WHERE id = %s",
                      (state, resolution, state, entry_id))
+
+
+def resolve_loaded(conn: psycopg.Connection, load_id: str, how: str) -> int:
+    """Resolve open entries of chunks of `load_id` (chunk_key "<load id>:<chunk id>") that
+    are now loaded — called after a successful publish, which verified every chunk."""
+    with conn.transaction():
+        return conn.execute(
+            "UPDATE billing.dlq SET state = 'resolved', resolved_at = now(), resolution = %s "
+            "WHERE state <> 'resolved' AND chunk_key LIKE %s AND EXISTS (SELECT 1 FROM "
+            "billing.chunk_loads c WHERE c.load_id = %s AND "
+            "%s || ':' || c.chunk_id = billing.dlq.chunk_key)",
+            (how, load_id.replace("%", r"\%").replace("_", r"\_") + ":%", load_id,
+             load_id)).rowcount

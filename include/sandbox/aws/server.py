@@ -38,6 +38,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
               "content-length", "expect"}
 _ACTIVE = threading.Lock()
 _S3_ERRORS = {
+    "403": ("AccessDenied", "Access Denied"),
     "429": ("SlowDown", "Please reduce your request rate."),
     "429-bare": ("SlowDown", "Please reduce your request rate."),
     "500": ("InternalError", "We encountered an internal error. Please try again."),

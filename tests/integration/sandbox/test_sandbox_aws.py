@@ -152,3 +152,12 @@ def test_admin_endpoints_on_the_proxy(sandbox):
     assert len(goldens["goldens"]) == 1 and isinstance(goldens["goldens"][0]["sums"]["lineItem/UnblendedCost"], str)
     assert requests.get(f"{base}/_sandbox/endpoints", timeout=5).json()["aws"]["bucket"] == sandbox.config.aws_bucket
     assert requests.get(f"{base}/_sandbox/requests", params={"endpoint": "aws.*"}, timeout=5).json()["count"] > 0
+
+
+def test_403_fault_is_a_permanent_s3_access_denied(sandbox, s3):
+    c = sandbox.config
+    sandbox.set_faults("aws.get:403:first=1")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        s3.get_object(Bucket=c.aws_bucket, Key="cur/sandbox-cur/20240101-20240201/sandbox-cur-Manifest.json")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -1,0 +1,45 @@
+"""A chunk that fails for good goes to the DLQ with its descriptor; the replay steps load it,
+publish the slice exactly, and resolve the entry (the DAG runs these same functions)."""
+import pytest
+
+from include.ingest.billing import pipeline, tasks
+from include.ingest.billing.normalize.aws_cur import normalize_batch
+from include.ingest.billing.sources import aws_cur
+from include.ingest.http.exceptions import PermanentError
+from include.ingest.persist.publish import PublishError
+from tests.integration.billing.run_cur import PAYER, report
+
+pytestmark = pytest.mark.integration
+
+
+def test_failed_chunk_is_dead_lettered_then_replayed_exactly(sandbox, s3, billing_env):
+    sv, chunks, source = aws_cur.find_delivery(s3, report(sandbox), "2024-01", PAYER)
+    planned = pipeline.plan(sv, [{**c, "conn_id": "unused"} for c in chunks], source, "run-1")
+    sandbox.set_faults("aws.get:403:nth=1")  # the first data file: access denied, for good
+    for i, chunk in enumerate(planned["chunks"]):
+        try:
+            landed = aws_cur.fetch(s3, chunk, sv)
+        except PermanentError as exc:
+            assert i == 0 and "403" in str(exc)
+            continue
+        pipeline.persist(pipeline.normalize(chunk, landed.to_json(), normalize_batch,
+                                            aws_cur.read_batches))
+    sandbox.clear_faults()
+    with pytest.raises(PublishError, match="expected 3 loaded chunks, got 2"):
+        pipeline.publish_slice(planned)
+    closed = pipeline.finalize(planned, "billing_aws_cur", "run-1")
+    assert closed["failed_chunks"] == [planned["chunks"][0]["chunk_id"]]
+
+    entries = tasks.open_dlq_entries(None, "billing_aws_cur")
+    assert [e["chunk"]["chunk_id"] for e in entries] == [planned["chunks"][0]["chunk_id"]]
+    # the replay DAG's steps, with the sandbox client standing in for the connection
+    fetched = [{"id": e["id"], "chunk": e["chunk"],
+                "landed": aws_cur.fetch(s3, e["chunk"], sv).to_json()} for e in entries]
+    persisted = [pipeline.persist(tasks.replay_normalize(f)) for f in fetched]
+    [published] = tasks.publish_replayed(persisted)
+    assert published["status"] == "published" and published["dlq_resolved"] == 1
+    golden = sandbox.golden("aws-cur", "2024-01")
+    assert published["rows_in"] == golden["rows"]
+    state = billing_env.execute("SELECT state, resolution FROM billing.dlq").fetchall()
+    assert [s for s, _ in state] == ["resolved"]
+    assert tasks.open_dlq_entries(None, None) == []
