@@ -12,7 +12,9 @@ catalog?" for a whole batch in one round trip. Two rules keep it safe:
   PostgreSQL. It lives in the same Redis key, so a flushed or evicted filter is simply not
   ready (the store then looks everything up) instead of silently answering "new".
 
-The key name carries m and k, so changing the capacity starts a new (not ready) filter.
+The key name carries the warehouse (`filter_name`), m and k, so another catalog database or
+a new capacity starts a new (not ready) filter. After restoring the warehouse from another
+database's backup, drop the filter (`BloomFilter.drop`): it is rebuilt on the next plan.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import hashlib
 import math
 import os
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlparse
 
 import redis
 
@@ -84,8 +87,21 @@ class BloomFilter:
         self._client.delete(self.key)
 
 
+def filter_name(db_url: str) -> str:
+    """One filter per warehouse database (host, port, name — never credentials): a filter
+    marked ready for one catalog must not answer for another that shares the Redis."""
+    parsed = urlparse(db_url)
+    where = f"{parsed.hostname}:{parsed.port}{parsed.path}"
+    return f"catalog:bloom:{hashlib.sha256(where.encode()).hexdigest()[:12]}"
+
+
 def from_env(**kwargs) -> BloomFilter | None:
-    """The filter on `INGEST_REDIS_URL`, or None when it is not set (the store then looks
-    every record up in PostgreSQL: slower, never wrong)."""
+    """The filter for `INGEST_DB_URL`'s catalog on `INGEST_REDIS_URL`, or None when Redis is
+    not configured (the store then looks every record up in PostgreSQL: slower, never
+    wrong). A configured but unreachable Redis fails the task (it is retried): skipping the
+    filter's update would leave it without keys that PostgreSQL has."""
     url = os.environ.get("INGEST_REDIS_URL")
-    return BloomFilter(redis.Redis.from_url(url), **kwargs) if url else None
+    if not url:
+        return None
+    name = filter_name(os.environ.get("INGEST_DB_URL", ""))
+    return BloomFilter(redis.Redis.from_url(url), name=name, **kwargs)

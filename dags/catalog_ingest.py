@@ -1,0 +1,66 @@
+"""Wiring for the catalog ingest DAG; logic in include/ingest/catalog/ (tasks.py)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag, task
+
+from include.ingest.queues import DEFAULT, MARC21_PARSE
+
+DOC = """
+### Catalog ingest (MARC21 / MARCXML / BIBFRAME JSON-LD)
+Loads one vendor file into the versioned catalog store (`catalog.*` in the warehouse):
+
+* `plan` lands the file in the landing zone (raw first, with its sha256), detects the
+  format and cuts it into **batches of 500–1000 records by byte offset**; XCom carries
+  only these descriptors, never records;
+* `ingest_batch` is **mapped** over the batches on the `marc21.parse` queue: it parses the
+  batch's byte range (a bad record never stops the file: it goes to `catalog.dlq` with its
+  raw bytes and reason), computes OCLC number / ISBN-13 / 001 keys, skips records a Redis
+  Bloom filter has never seen from the PostgreSQL lookup (hits are always confirmed in
+  PostgreSQL), and commits records, versions and the per-record result log in one
+  transaction — re-running a batch changes nothing;
+* `summarize` adds up `catalog.batches` and fails naming any batch that did not commit.
+
+Params: **source** (landing-zone path, local path or URL), **format**, **batch_size**,
+**overlay_policy** (`replace` makes a new version, `keep_existing` keeps the stored one,
+`create_new` adds a separate record). Undo a batch with the `catalog_rollback` DAG.
+"""
+
+
+@dag(dag_id="catalog_ingest", schedule=None, catchup=False, doc_md=DOC,
+     tags=["catalog", "ingest"], max_active_runs=4,
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=30)},
+     params={
+         "source": Param("", type="string", title="File",
+                         description="Path in the landing zone (e.g. inbox/vendor.mrc), a "
+                                     "local path, or a URL (https://, s3://, gs://)"),
+         "format": Param("auto", enum=["auto", "marc21", "marcxml", "jsonld"], title="Format"),
+         "batch_size": Param(1000, type="integer", minimum=500, maximum=1000,
+                             title="Records per batch"),
+         "overlay_policy": Param("replace", enum=["replace", "keep_existing", "create_new"],
+                                 title="When a record matches an existing one"),
+     })
+def catalog_ingest():
+    @task(queue=DEFAULT)
+    def plan(params=None, run_id=None) -> list[dict]:
+        from include.ingest.catalog.tasks import plan_run
+        return plan_run(params, run_id)
+
+    @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}")
+    def ingest_batch(batch: dict) -> dict:
+        from airflow.sdk import get_current_context
+
+        from include.ingest.catalog.tasks import run_batch
+        get_current_context()["batch_label"] = f"batch-{batch['batch_no']:04d}"
+        return run_batch(batch)
+
+    @task(queue=DEFAULT, trigger_rule="all_done")
+    def summarize(results, run_id=None) -> dict:
+        from include.ingest.catalog.tasks import summarize_run
+        return summarize_run(run_id)
+
+    summarize(ingest_batch.expand(batch=plan()))
+
+
+catalog_ingest()

@@ -1,0 +1,91 @@
+"""What the catalog DAGs' tasks do (the DAG files are wiring only).
+
+Each function takes and returns JSON-able values: XCom carries batch descriptors and
+counts, never records. Connections come from the environment (`INGEST_DB_URL`,
+`INGEST_REDIS_URL`, `INGEST_LANDING_URL`). Bad input (unknown format, missing file) fails
+the task at once — retrying cannot fix it; anything else is retried by Airflow, and every
+step is idempotent (batches are keyed by run id + number, a committed batch is never
+written twice).
+"""
+from __future__ import annotations
+
+import logging
+
+from include.ingest.catalog import batches, bloom
+from include.ingest.catalog.model import CatalogInputError
+from include.ingest.catalog.pipeline import ingest_batch
+from include.ingest.catalog.plan import land_source, plan_batches
+from include.ingest.catalog.rollback import rollback_batch
+from include.ingest.catalog.store import StoreError
+from include.ingest.persist.db import connect
+from include.ingest.persist.migrate import migrate
+
+log = logging.getLogger(__name__)
+
+
+def _fail_fast(exc: Exception):
+    from airflow.sdk.exceptions import AirflowFailException
+    return AirflowFailException(str(exc))
+
+
+def plan_run(params: dict, run_id: str) -> list[dict]:
+    """Land the file (raw first), cut it into batches, register them as staged."""
+    source = (params.get("source") or "").strip()
+    if not source:
+        raise _fail_fast(ValueError("expected the source param (a landing-zone path, local "
+                                    "path or URL), got nothing; trigger again with a file"))
+    try:
+        landed = land_source(source, run_id)
+        descriptors = plan_batches(landed.path, run_id, params["format"],
+                                   int(params["batch_size"]), params["overlay_policy"],
+                                   sha256=landed.sha256)
+    except CatalogInputError as exc:
+        raise _fail_fast(exc) from exc
+    migrate()
+    with connect() as conn:
+        batches.register(conn, descriptors)
+        batches.ensure_bloom_ready(conn, bloom.from_env())
+    log.info("planned %d batches, %d records of %s (%s, sha256 %s)", len(descriptors),
+             sum(d["records"] for d in descriptors), landed.path,
+             descriptors[0]["format"] if descriptors else "-", landed.sha256[:12])
+    return descriptors
+
+
+def run_batch(descriptor: dict) -> dict:
+    """Parse + key + dedupe + persist one batch; its counts."""
+    try:
+        with connect() as conn:
+            return ingest_batch(conn, descriptor, bloom.from_env())
+    except CatalogInputError as exc:
+        raise _fail_fast(exc) from exc
+
+
+def summarize_run(run_id: str) -> dict:
+    """The run's counts; fails naming every batch that did not commit."""
+    with connect() as conn:
+        summary = batches.run_summary(conn, run_id)
+    log.info("catalog ingest %s: %s", run_id, summary)
+    if summary["not_committed"]:
+        failed = ", ".join(f"{b['batch_id']} ({b['last_error'] or 'did not run'})"
+                           for b in summary["not_committed"])
+        raise RuntimeError(f"expected every batch committed, got {len(summary['not_committed'])} "
+                           f"not committed: {failed}; clear their ingest_batch tasks to retry")
+    return summary
+
+
+def rollback(batch_id: str) -> dict:
+    """Roll back one batch; conflicts are reported in the result, not raised."""
+    if not (batch_id or "").strip():
+        raise _fail_fast(ValueError("expected the batch_id param (see the ingest run's "
+                                    "summary or catalog.batches), got nothing"))
+    try:
+        with connect() as conn:
+            report = rollback_batch(conn, batch_id.strip())
+    except StoreError as exc:
+        raise _fail_fast(exc) from exc
+    for conflict in report["conflicts"]:
+        log.warning("record %(record_id)s left alone: batch %(current_batch)s wrote its current "
+                    "version %(current_version)s after this batch", conflict)
+    log.info("rolled back %s: %d restored, %d deleted, %d conflicts", batch_id,
+             len(report["restored"]), len(report["deleted"]), len(report["conflicts"]))
+    return report
