@@ -1,0 +1,89 @@
+"""Helpers for billing end-to-end tests: run a DAG over REST, read the warehouse and the
+sandbox's goldens."""
+import os
+import signal
+import time
+
+import psutil
+import psycopg
+import requests
+
+DAG = "billing_aws_cur"
+PAYER = "111122223333"
+REAL_CUR = {"layout": "cur1", "prefix": "user", "report": "user-cur",
+            "billing_account": "123412340534", "billing_period": "2023-11"}
+
+
+def run(airflow, conf, timeout=600):
+    airflow.wait_for_dag(DAG)
+    airflow.unpause(DAG)
+    run_id = airflow.trigger(DAG, conf)
+    return run_id, airflow.wait_for_run(DAG, run_id, timeout)
+
+
+def states(airflow, run_id):
+    return {(t["task_id"], t["map_index"]): t["state"] for t in airflow.task_instances(DAG, run_id)}
+
+
+def golden(env, provider, period, account=PAYER):
+    return requests.get(f"{env['SANDBOX_AWS_URL']}/_sandbox/golden", timeout=10, params={
+        "provider": provider, "period": period, "account": account, "latest": 1}
+    ).json()["goldens"][0]
+
+
+def sandbox(env, method, path, **kwargs):
+    response = requests.request(method, f"{env['SANDBOX_AWS_URL']}/_sandbox/{path}", timeout=30,
+                                **kwargs)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def slice_snapshot(env, period, account=PAYER):
+    """Published rows of the slice (key, version, BilledCost) + quarantine count."""
+    with psycopg.connect(env["INGEST_DB_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT x_idempotency_key, x_version, billed_cost FROM billing.line_items "
+            "WHERE x_provider = 'aws' AND x_billing_account = %s AND x_billing_period = %s "
+            "ORDER BY 1", (account, period)).fetchall()
+        quarantined = conn.execute(
+            "SELECT count(*) FROM billing.quarantine q JOIN billing.ledger l USING (load_id) "
+            "WHERE l.state = 'published' AND l.billing_account = %s AND l.billing_period = %s",
+            (account, period)).fetchone()[0]
+    return rows, quarantined
+
+
+def assert_exact(env, period, provider, column, account=PAYER):
+    """The slice in the warehouse equals the sandbox golden of its latest delivery."""
+    rows, quarantined = slice_snapshot(env, period, account)
+    expected = golden(env, provider, period, account)
+    assert len(rows) + quarantined == expected["rows"]
+    assert len({r[0] for r in rows}) == len(rows), "duplicate idempotency keys"
+    assert {r[1] for r in rows} == {expected["version"]}
+    if quarantined == 0:
+        assert sum(r[2] for r in rows) == __import__("decimal").Decimal(expected["sums"][column])
+    return rows
+
+
+def kill_worker_running(pid: int) -> int:
+    """SIGKILL the Celery pool process running task process `pid`, with its children (a
+    worker process dying mid-task: OOM killer, node loss). Returns the killed pid."""
+    proc = psutil.Process(pid)
+    while proc.parent() and "celery worker" not in " ".join(proc.parent().cmdline()):
+        proc = proc.parent()
+    victims = [proc, *proc.children(recursive=True)]
+    for victim in victims:
+        try:
+            os.kill(victim.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return proc.pid
+
+
+def wait_for_task_running(airflow, run_id, task_id, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ti in airflow.task_instances(DAG, run_id):
+            if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("pid"):
+                return ti
+        time.sleep(0.3)
+    raise AssertionError(f"{task_id} never ran with a pid in {run_id}")
