@@ -1,0 +1,47 @@
+"""`make bench`: run the benchmarks, print each figure with its same-run baseline, and write
+every figure to bench/results/latest.json."""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", choices=["billing", "catalog"])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="billing rows (main run)")
+    parser.add_argument("--big-rows", type=int, default=5_000_000, help="billing rows (memory)")
+    args = parser.parse_args()
+    figures: dict = {"machine": f"{platform.node()} {platform.machine()} "
+                                f"python {platform.python_version()}",
+                     "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if args.only in (None, "billing"):
+        from bench import billing_bench
+        figures.update(billing_bench.run(args.rows, args.big_rows))
+        print(f"billing: {figures['billing_rows_per_s']:,} rows/s in-task pipeline | baseline "
+              f"{figures['billing_baseline_rows_per_s']:,} rows/s → ×{figures['billing_vs_baseline']}"
+              f" | raw COPY {figures['billing_copy_rows_per_s']:,} rows/s → ×{figures['billing_vs_copy']}"
+              f" | peak RSS {figures['billing_rss_mib_1m']} MiB at {args.rows:,}, "
+              f"{figures['billing_rss_mib_5m']} MiB at {args.big_rows:,} → ×{figures['billing_rss_ratio_5m_1m']}",
+              flush=True)
+    if args.only in (None, "catalog"):
+        try:
+            from bench import catalog_bench
+        except ImportError:
+            print("catalog: bench/catalog_bench.py not present yet; skipped")
+        else:
+            figures.update(catalog_bench.run(200_000))
+            print("catalog: " + ", ".join(f"{k}={v}" for k, v in figures.items()
+                                          if k.startswith("catalog_")))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
