@@ -49,20 +49,21 @@ class SharedRateLimiter:
         self.max_wait_s, self.sleep = max_wait_s, sleep
         self._take = client.register_script(_TAKE)
 
-    def try_acquire(self) -> float:
-        """Take a token now if one is free: returns 0.0, else the seconds to wait."""
+    def try_acquire(self, member: str | None = None) -> float:
+        """Take a token now if one is free: returns 0.0, else the seconds to wait.
+        `member` names the token (default: a random id) so `refund` can give it back."""
         wait_ms = self._take(keys=[self.key], args=[self.limit, self.window_ms,
-                                                     uuid.uuid4().hex])
+                                                     member or uuid.uuid4().hex])
         return int(wait_ms) / 1000.0
 
-    def acquire(self) -> float:
+    def acquire(self, member: str | None = None) -> float:
         """Block until a token is taken; returns the seconds waited.
 
         Raises ThrottledError (the attempt ends; Airflow retries later) when the total
         wait would exceed `max_wait_s`.
         """
         waited = 0.0
-        while (wait := self.try_acquire()) > 0:
+        while (wait := self.try_acquire(member)) > 0:
             if waited + wait > self.max_wait_s:
                 raise ThrottledError(
                     f"rate limit {self.key}: expected a token within {self.max_wait_s:g} s, "
@@ -71,3 +72,9 @@ class SharedRateLimiter:
             self.sleep(wait)
             waited += wait
         return waited
+
+    def refund(self, member: str) -> None:
+        """Give back the token `member` (taken with `acquire(member)`): for a call the
+        provider refused without charging quota (a 429), so the refusal does not also
+        cost a token here. Refunding a token that already left the window is a no-op."""
+        self.client.zrem(self.key, member)
