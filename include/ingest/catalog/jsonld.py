@@ -121,7 +121,7 @@ def _record(data: bytes, offset: int, ordinal: int, where: str) -> ParsedRecord 
                for node in graph for t in _types(node)):
         return BadRecord(ordinal, offset, data, f"{where}: no BIBFRAME Instance node (@type "
                                                 f"bf:Instance); expected one Instance subgraph")
-    return ParsedRecord(ordinal, offset, data, BIBFRAME, graph)
+    return ParsedRecord(ordinal, offset, data, BIBFRAME, graph=graph)
 
 
 def _types(node: dict) -> list:

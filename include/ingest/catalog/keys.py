@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MATCH_ORDER = ("ocn", "isbn", "control", "content")
 
@@ -88,27 +88,31 @@ class RecordKeys:
     control: str | None = None
     fingerprint: str = ""
     content_sha256: str = ""
+    _match: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
-    def match_keys(self) -> list[tuple[str, str]]:
+    def __post_init__(self):
         keys = [("ocn", str(n)) for n in self.ocns] + [("isbn", i) for i in self.isbns]
         if self.control:
             keys.append(("control", self.control))
         if not keys:  # nothing identifies it: only an identical record is the same record
             keys.append(("content", self.content_sha256))
-        return keys
+        object.__setattr__(self, "_match", tuple(keys))  # computed once: used per lookup
+
+    def match_keys(self) -> tuple[tuple[str, str], ...]:
+        return self._match
 
 
 def _unique(values) -> tuple:
     return tuple(dict.fromkeys(v for v in values if v is not None))
 
 
-def marc_keys(record: dict, content_sha256: str) -> RecordKeys:
-    """Keys of a MARC-in-JSON record ({"leader", "fields": [{tag: value}, …]})."""
+def marc_key_fields(record: dict) -> tuple:
+    """(001, 003, 005, [035 $a], [020 $a]) of a MARC-in-JSON record."""
     f001 = f003 = f005 = None
     oclc_values: list[str] = []
     isbn_values: list[str] = []
-    for field in record["fields"]:
-        for tag, value in field.items():
+    for entry in record["fields"]:
+        for tag, value in entry.items():
             if tag == "001" and isinstance(value, str):
                 f001 = f001 or value.strip()
             elif tag == "003" and isinstance(value, str):
@@ -119,12 +123,24 @@ def marc_keys(record: dict, content_sha256: str) -> RecordKeys:
                 target = oclc_values if tag == "035" else isbn_values
                 target.extend(v for sub in value["subfields"] for code, v in sub.items()
                               if code == "a")
+    return f001, f003, f005, oclc_values, isbn_values
+
+
+def marc_keys_from(key_fields: tuple, content_sha256: str) -> RecordKeys:
+    """Keys from (001, 003, 005, [035 $a], [020 $a]) — what the ISO 2709 reader collects
+    without building the record."""
+    f001, f003, f005, oclc_values, isbn_values = key_fields
     ocns = [normalize_oclc(v) for v in oclc_values]
     if f001 and f003 and f003.upper() == "OCOLC":
         ocns.insert(0, normalize_oclc(f001, require_prefix=False))
     control = (f"{f003}/{f001}" if f003 else f001) if f001 else None
     return RecordKeys(_unique(ocns), _unique(normalize_isbn(v) for v in isbn_values), control,
                       fingerprint(f001, f005, content_sha256), content_sha256)
+
+
+def marc_keys(record: dict, content_sha256: str) -> RecordKeys:
+    """Keys of a MARC-in-JSON record ({"leader", "fields": [{tag: value}, …]})."""
+    return marc_keys_from(marc_key_fields(record), content_sha256)
 
 
 def _local(name: str) -> str:

@@ -2,28 +2,33 @@
 
 `iter_marc(stream, start, end)` frames records on the record terminator 0x1D (never on
 the length prefix alone: pymarc stops the whole file at a bad length, a truncated record or
-a missing terminator) and yields `ParsedRecord` (content as MARC-in-JSON) or `BadRecord`
-(raw bytes, offset, reason) for every frame, then goes on with the next one.
+a missing terminator) and yields, for every frame, a `ParsedRecord` or a `BadRecord` (raw
+bytes, offset, reason), then goes on with the next one.
 
-Decoding follows leader/09: `a` → UTF-8 (strict: bad bytes make a bad record, never
-replacement characters); blank → MARC-8, converted to Unicode with pymarc's
-`MARC8ToUnicode` (its unmappable-character messages are kept as record warnings) — unless
-the bytes are valid UTF-8 and carry no MARC-8 escape, the common mislabelled vendor record,
-which is then read as UTF-8 with `encoding_guessed`. Converted records get leader/09 = `a`.
+A record is kept as UTF-8 ISO 2709 bytes — the exact input for UTF-8 records, which are
+validated (`inspect`: structure, UTF-8, key fields) without being built into objects, so
+reading costs less than pymarc's own parse. leader/09 decides the decoding: `a` → UTF-8
+(strict: bad bytes make a bad record, never replacement characters); blank → MARC-8,
+converted with pymarc's `MARC8ToUnicode` (its unmappable-character messages become record
+warnings) and re-encoded with leader/09 = `a` — unless the bytes are valid UTF-8 without a
+MARC-8 escape, the common mislabelled vendor record, read as UTF-8 with `encoding_guessed`.
+`decode_record` builds MARC-in-JSON when someone needs it.
 
 `to_iso2709(content)` refuses (RecordTooLong) a record over 99,999 bytes or a field over
-9,999 bytes instead of writing a corrupt length, which is what pymarc's `as_marc` does.
+9,999 bytes instead of writing a corrupt length, which is what pymarc's `as_marc` does; a
+MARC-8 record that outgrows the limit once converted is reported as a bad record.
 """
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from pymarc.marc8 import MARC8ToUnicode
 
-from include.ingest.catalog.model import MARC, BadRecord, ParsedRecord
+from include.ingest.catalog.model import MARC, BadRecord, KeyFields, ParsedRecord
 
 RT, FT, SD = 0x1D, 0x1E, 0x1F
 MAX_RECORD_BYTES = 99_999  # 5-digit record length (leader/00-04)
@@ -84,12 +89,7 @@ def _data_field(tag: str, raw: bytes, encoding: str, warnings: list[str]) -> dic
         subfields = [{p[:1].decode("latin-1"): _marc8(p[1:], f"{tag}${p[:1].decode('latin-1')}",
                                                        warnings)} for p in parts[1:] if p]
     else:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise MarcError(f"field {tag}: expected {encoding} (leader/09), got byte "
-                            f"0x{raw[exc.start]:02x} at field byte {exc.start}; fix the "
-                            f"record's encoding and re-ingest") from exc
+        text = raw.decode(encoding)  # UnicodeDecodeError: reported by decode_record
         parts = text.split("\x1f")
         indicators = parts[0]
         subfields = [{p[0]: p[1:]} for p in parts[1:] if p]
@@ -102,9 +102,20 @@ def _data_field(tag: str, raw: bytes, encoding: str, warnings: list[str]) -> dic
     return {tag: {"ind1": indicators[0], "ind2": indicators[1], "subfields": subfields}}
 
 
-def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
-    """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record (ending in
-    0x1D). Raises MarcError naming the first structural problem."""
+_DIRECTORY = re.compile(rb"(?:[\x00-\xff]{3}\d{9})+")
+
+
+def _directory_error(directory: bytes) -> MarcError:
+    """The precise complaint about a directory that is not (3 bytes + 9 digits)*."""
+    for i in range(0, len(directory), 12):
+        tag = directory[i:i + 3].decode("latin-1")
+        _digits(directory[i + 3:i + 7], f"directory entry {i // 12} ({tag}) length")
+        _digits(directory[i + 7:i + 12], f"directory entry {i // 12} ({tag}) offset")
+    return MarcError("directory is malformed")  # unreachable for a directory of 12-byte entries
+
+
+def _head(chunk: bytes) -> tuple[int, bytes]:
+    """(base address, directory) of a framed record, after the structural checks."""
     size = len(chunk)
     if size > MAX_RECORD_BYTES:
         raise MarcError(f"record is {size:,} bytes; ISO 2709 allows at most 99,999 (5-digit "
@@ -128,35 +139,50 @@ def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
     if not directory or len(directory) % 12:
         raise MarcError(f"directory is {len(directory)} bytes, expected a positive multiple "
                         f"of 12 (one 12-byte entry per field)")
+    if not _DIRECTORY.fullmatch(directory):
+        raise _directory_error(directory)
+    return base, directory
+
+
+def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
+    """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record (ending in
+    0x1D). Raises MarcError naming the first structural problem."""
+    base, directory = _head(chunk)
     leader = chunk[:24].decode("latin-1")  # stray high bytes occur in real leaders
     encoding, guessed = _choose_encoding(chunk, leader[9])
+    control_encoding = "utf-8" if encoding == "utf-8" else "latin-1"
     warnings: list[str] = []
     fields = []
-    for i in range(0, len(directory), 12):
-        entry = directory[i:i + 12]
-        tag = entry[:3].decode("latin-1")
-        length = _digits(entry[3:7], f"directory entry {i // 12} ({tag}) length")
-        start = base + _digits(entry[7:12], f"directory entry {i // 12} ({tag}) offset")
-        end = start + length
-        if length < 1 or end > size - 1:
-            raise MarcError(f"field {tag} (directory entry {i // 12}) spans bytes {start}..{end}, "
-                            f"outside the record's data ({base}..{size - 1})")
-        if chunk[end - 1] != FT:
-            raise MarcError(f"field {tag} (directory entry {i // 12}): expected 0x1E at byte "
-                            f"{end - 1}, got 0x{chunk[end - 1]:02x}; directory and data disagree")
-        raw = chunk[start:end - 1]
-        if tag < "010" and tag.isdigit():
-            try:
-                value = raw.decode("utf-8" if encoding == "utf-8" else "latin-1")
-            except UnicodeDecodeError as exc:
-                raise MarcError(f"control field {tag}: expected UTF-8 (leader/09), got byte "
-                                f"0x{raw[exc.start]:02x}; fix the record's encoding") from exc
-            fields.append({tag: value})
-        else:
-            fields.append(_data_field(tag, raw, encoding, warnings))
+    append = fields.append
+    last = len(chunk) - 1
+    tag = ""
+    try:
+        for i in range(0, len(directory), 12):
+            tag = directory[i:i + 3].decode("latin-1")
+            start = base + int(directory[i + 7:i + 12])
+            end = start + int(directory[i + 3:i + 7])
+            if end <= start or end > last or chunk[end - 1] != FT:
+                raise _field_error(chunk, tag, i // 12, start, end, base)
+            if tag < "010" and tag.isdigit():
+                append({tag: chunk[start:end - 1].decode(control_encoding)})
+            else:
+                append(_data_field(tag, chunk[start:end - 1], encoding, warnings))
+    except UnicodeDecodeError as exc:
+        raise MarcError(f"field {tag}: expected {encoding} (leader/09), got byte "
+                        f"0x{exc.object[exc.start]:02x} at field byte {exc.start}; fix the "
+                        f"record's encoding and re-ingest") from exc
     if encoding != "ascii" and leader[9] != "a":
         leader = leader[:9] + "a" + leader[10:]  # the content is Unicode now
     return {"leader": leader, "fields": fields}, encoding, guessed, warnings
+
+
+def _field_error(chunk: bytes, tag: str, entry: int, start: int, end: int,
+                 base: int) -> MarcError:
+    if end <= start or end > len(chunk) - 1:
+        return MarcError(f"field {tag} (directory entry {entry}) spans bytes {start}..{end}, "
+                         f"outside the record's data ({base}..{len(chunk) - 1})")
+    return MarcError(f"field {tag} (directory entry {entry}): expected 0x1E at byte {end - 1}, "
+                     f"got 0x{chunk[end - 1]:02x}; directory and data disagree")
 
 
 def _blocks(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
@@ -232,14 +258,76 @@ def _overlong(big: tuple[int, bytes], frame_end: int, ordinal: int) -> BadRecord
                      f"in the landed file")
 
 
-def _frame(chunk: bytes, offset: int, ordinal: int) -> ParsedRecord | BadRecord:
+_KEY_TAGS = frozenset((b"001", b"003", b"005", b"020", b"035"))
+
+
+def inspect(chunk: bytes) -> KeyFields:
+    """Validate a UTF-8 (or ASCII) record without building it, and return its key fields.
+
+    Checks everything `decode_record` would reject — leader digits, directory, every field
+    inside the record and ending in 0x1E, the data decoding as UTF-8, no NUL — but decodes
+    only 001/003/005/020/035, so a valid record costs a fraction of a full parse.
+    """
+    base, directory = _head(chunk)
     try:
+        chunk[base:-1].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = base + exc.start
+        tag = next((directory[i:i + 3].decode("latin-1") for i in range(0, len(directory), 12)
+                    if 0 <= at - base - int(directory[i + 7:i + 12]) < int(directory[i + 3:i + 7])),
+                   "?")
+        raise MarcError(f"field {tag}: expected UTF-8 (leader/09 = a), got byte "
+                        f"0x{chunk[at]:02x} at record byte {at}; fix the record's encoding "
+                        f"and re-ingest") from exc
+    last = len(chunk) - 1
+    f001 = f003 = f005 = None
+    oclc, isbn = [], []
+    for i in range(0, len(directory), 12):
+        start = base + int(directory[i + 7:i + 12])
+        end = start + int(directory[i + 3:i + 7])
+        if end <= start or end > last or chunk[end - 1] != FT:
+            raise _field_error(chunk, directory[i:i + 3].decode("latin-1"), i // 12, start,
+                               end, base)
+        tag = directory[i:i + 3]
+        if tag in _KEY_TAGS:
+            value = chunk[start:end - 1].decode("utf-8")
+            if tag == b"001":
+                f001 = f001 or value.strip()
+            elif tag == b"003":
+                f003 = f003 or value.strip()
+            elif tag == b"005":
+                f005 = f005 or value.strip()
+            else:
+                (oclc if tag == b"035" else isbn).extend(
+                    part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a")
+    return f001, f003, f005, oclc, isbn
+
+
+def _frame(chunk: bytes, offset: int, ordinal: int) -> ParsedRecord | BadRecord:
+    """One framed record → ParsedRecord holding its UTF-8 ISO 2709 bytes, or BadRecord.
+
+    UTF-8 and ASCII records are kept byte for byte (a mislabelled UTF-8 record only gets
+    leader/09 = a); MARC-8 records are decoded, converted and re-encoded — and reported
+    when the UTF-8 form no longer fits ISO 2709's 99,999 bytes."""
+    try:
+        flag = chr(chunk[9]) if len(chunk) > 9 else " "
+        encoding, guessed = _choose_encoding(chunk, flag)
+        if encoding != "marc-8":
+            data = chunk[:9] + b"a" + chunk[10:] if guessed else chunk
+            return ParsedRecord(ordinal, offset, chunk, MARC, marc=data,
+                                key_fields=inspect(data), encoding=encoding,
+                                encoding_guessed=guessed)
         content, encoding, guessed, warnings = decode_record(chunk)
+        try:
+            data = to_iso2709(content)
+        except RecordTooLong as exc:
+            raise MarcError(f"converted from MARC-8 to UTF-8: {exc}") from exc
+        return ParsedRecord(ordinal, offset, chunk, MARC, marc=data, key_fields=inspect(data),
+                            encoding=encoding, encoding_guessed=guessed, warnings=warnings)
     except MarcError as exc:
         return BadRecord(ordinal, offset, chunk, str(exc))
     except Exception as exc:  # noqa: BLE001 — any decoder failure is this record's, not the file's
         return BadRecord(ordinal, offset, chunk, f"cannot decode: {type(exc).__name__}: {exc}")
-    return ParsedRecord(ordinal, offset, chunk, MARC, content, encoding, guessed, warnings)
 
 
 def to_iso2709(content: dict) -> bytes:

@@ -24,7 +24,8 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from include.ingest.catalog.marc import iso2709_problem
+from include.ingest.catalog.keys import marc_key_fields
+from include.ingest.catalog.marc import RecordTooLong, to_iso2709
 from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
 
 RECORD_START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?record(?=[\s/>])")
@@ -150,10 +151,13 @@ def parse_record(fragment: bytes, offset: int, ordinal: int, context: dict
         return BadRecord(ordinal, offset, fragment,
                          f"expected one complete <record> at byte {offset}, got {len(records)}")
     content, warnings = records[0]
-    if problem := iso2709_problem(content):
-        warnings.append(problem)
-    return ParsedRecord(ordinal, offset, fragment, MARC, content,
-                        context["encoding"].lower(), False, warnings)
+    try:
+        data = to_iso2709(content)
+    except RecordTooLong as exc:  # reported, never written with a corrupt length
+        return BadRecord(ordinal, offset, fragment, f"record at byte {offset}: {exc}")
+    return ParsedRecord(ordinal, offset, fragment, MARC, marc=data,
+                        key_fields=marc_key_fields(content), encoding=context["encoding"].lower(),
+                        warnings=warnings)
 
 
 _UNCLOSED = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and catalog-fragment")

@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FORMATS = ("marc21", "marcxml", "jsonld")
-MARC = "marc"  # content is MARC-in-JSON: {"leader": str, "fields": [{tag: …}, …]}
-BIBFRAME = "bibframe"  # content is an expanded JSON-LD graph: [node, …]
+MARC = "marc"  # kept as UTF-8 ISO 2709 bytes; MARC-in-JSON ({"leader", "fields"}) on demand
+BIBFRAME = "bibframe"  # kept as an expanded JSON-LD graph: [node, …]
+
+# (001, 003, 005, [035 $a …], [020 $a …]) as read: the inputs of keys.marc_keys_from
+KeyFields = tuple
 
 
 @dataclass(slots=True)
@@ -20,10 +23,24 @@ class ParsedRecord:
     offset: int  # byte offset of the record's first byte in the file
     raw: bytes  # the record's bytes as read (kept for the DLQ if a later stage rejects it)
     kind: str  # MARC | BIBFRAME
-    content: dict | list
-    encoding: str = "utf-8"  # how the input was encoded: utf-8 | marc-8
+    marc: bytes | None = None  # MARC: the record as UTF-8 ISO 2709 — what the store keeps
+    graph: list | None = None  # BIBFRAME: the expanded JSON-LD graph
+    key_fields: KeyFields | None = None  # MARC: what the match keys are computed from
+    encoding: str = "utf-8"  # how the input was encoded: utf-8 | marc-8 | ascii | XML's
     encoding_guessed: bool = False  # leader/09 said MARC-8 but the bytes are UTF-8
-    warnings: list[str] = field(default_factory=list)  # char errors, repairs, ISO 2709 limits
+    warnings: list[str] = field(default_factory=list)  # char errors, repairs
+    decoded: dict | None = None  # MARC-in-JSON, when the reader already built it
+
+    @property
+    def content(self) -> dict | list:
+        """MARC-in-JSON (decoded on first use: the pipeline itself never needs it) or the
+        BIBFRAME graph."""
+        if self.kind != MARC:
+            return self.graph
+        if self.decoded is None:
+            from include.ingest.catalog.marc import decode_record
+            self.decoded = decode_record(self.marc)[0]
+        return self.decoded
 
 
 @dataclass(slots=True)

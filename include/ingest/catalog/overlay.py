@@ -8,7 +8,7 @@ different OCLC records that share a set ISBN are two records, not one.
 
 Outcome, once matched:
 * identical content (same sha256) → `unchanged`, whatever the policy;
-* the record was already written or confirmed by another batch of this run →
+* the record's current version was written by another batch of this run →
   `duplicate_in_file` (the same file holds it twice);
 * otherwise per overlay policy: `replace` → `updated` (a new version), `keep_existing` →
   `unchanged`, `create_new` → `created` (a separate record).
@@ -33,7 +33,7 @@ class Candidate:
     record_id: int
     content_sha256: str  # of its current version
     ocns: frozenset[str] = frozenset()
-    touched_in_run: bool = False  # another batch of this run created / updated / kept it
+    touched_in_run: bool = False  # its current version was written by another batch of this run
 
 
 @dataclass(frozen=True, slots=True)

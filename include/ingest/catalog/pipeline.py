@@ -16,7 +16,7 @@ import psycopg
 from include.ingest.catalog.batches import record_failure
 from include.ingest.catalog.bloom import BloomFilter
 from include.ingest.catalog.jsonld import iter_jsonld
-from include.ingest.catalog.keys import bibframe_keys, marc_keys
+from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.marc import iter_marc
 from include.ingest.catalog.marcxml import iter_marcxml
 from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
@@ -40,20 +40,27 @@ def read_batch(descriptor: dict, stream: BinaryIO) -> Iterator[ParsedRecord | Ba
 
 
 def prepare(record: ParsedRecord) -> Prepared | BadRecord:
-    """Canonical JSON, its sha256 and the match keys; a record PostgreSQL cannot store
-    (a NUL character, a lone surrogate) becomes a BadRecord here, not a failed batch."""
+    """The stored form, its sha256 and the match keys. MARC records are stored as their
+    UTF-8 ISO 2709 bytes (hashed as they are); a BIBFRAME graph becomes canonical JSON, and
+    one PostgreSQL cannot store (a NUL character, a lone surrogate) becomes a BadRecord
+    here, not a failed batch."""
     try:
-        text = _ENCODE(record.content)
+        if record.kind == MARC:
+            sha = hashlib.sha256(record.marc).hexdigest()
+            return Prepared(record.ordinal, record.offset, record.kind, None, record.marc,
+                            marc_keys_from(record.key_fields, sha), record.encoding,
+                            record.encoding_guessed, record.warnings)
+        text = _ENCODE(record.graph)
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if "\\u0000" in text:
             raise ValueError("contains a NUL character (\\u0000), which PostgreSQL cannot "
                              "store; remove it and re-ingest")
-        keys = (marc_keys if record.kind == MARC else bibframe_keys)(record.content, sha)
+        return Prepared(record.ordinal, record.offset, record.kind, text, None,
+                        bibframe_keys(record.graph, sha), record.encoding,
+                        record.encoding_guessed, record.warnings)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return BadRecord(record.ordinal, record.offset, record.raw, f"cannot store the record: "
                                                                     f"{type(exc).__name__}: {exc}")
-    return Prepared(record.ordinal, record.offset, record.kind, text, keys, record.encoding,
-                    record.encoding_guessed, record.warnings)
 
 
 def parse_batch(descriptor: dict) -> list[Prepared | BadRecord]:

@@ -17,6 +17,8 @@ import json
 
 import psycopg
 
+from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
+from include.ingest.catalog.marc import inspect
 from include.ingest.catalog.store import StoreError, lock
 
 
@@ -51,14 +53,9 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
             "FROM catalog.record_versions v WHERE v.batch_id = %s "
             " AND v.record_id = r.record_id AND r.current_version = v.version "
             "RETURNING r.record_id, v.previous_version", (batch_id,)).fetchall()
-        ids = [rid for rid, _ in restored]
-        conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (ids,))
-        conn.execute(
-            "INSERT INTO catalog.record_keys (kind, value, record_id) "
-            "SELECT DISTINCT k ->> 0, k ->> 1, v.record_id FROM catalog.records r "
-            "JOIN catalog.record_versions v ON v.record_id = r.record_id "
-            " AND v.version = r.current_version, jsonb_array_elements(v.keys) AS k "
-            "WHERE r.record_id = ANY(%s)", (ids,))
+        conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)",
+                     ([rid for rid, _ in restored],))
+        _restore_keys(conn, [rid for rid, previous in restored if previous is not None])
         report = {"batch_id": batch_id, "previous_state": state,
                   "restored": sorted(rid for rid, prev in restored if prev is not None),
                   "deleted": sorted(rid for rid, prev in restored if prev is None),
@@ -66,3 +63,17 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
         conn.execute("UPDATE catalog.batches SET state = 'rolled_back', rolled_back_at = now(), "
                      "rollback_report = %s WHERE batch_id = %s", (json.dumps(report), batch_id))
     return {**report, "already": False}
+
+
+def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> None:
+    """Match keys of the restored current versions, computed as the ingest computed them."""
+    rows = conn.execute(
+        "SELECT v.record_id, v.marc, v.content, v.content_sha256 FROM catalog.records r "
+        "JOIN catalog.record_versions v ON v.record_id = r.record_id "
+        " AND v.version = r.current_version WHERE r.record_id = ANY(%s)", (record_ids,))
+    with conn.cursor().copy("COPY catalog.record_keys (kind, value, record_id) FROM STDIN") as copy:
+        for record_id, marc, content, sha in rows.fetchall():
+            keys = (marc_keys_from(inspect(bytes(marc)), sha) if marc is not None
+                    else bibframe_keys(content, sha))
+            for kind, value in keys.match_keys():
+                copy.write_row((kind, value, record_id))

@@ -40,12 +40,13 @@ class StoreError(RuntimeError):
 
 @dataclass(slots=True)
 class Prepared:
-    """A parsed record with what the store needs: canonical JSON, hash and keys."""
+    """A parsed record with what the store needs: its stored form, hash and keys."""
 
     ordinal: int
     offset: int
     kind: str
-    content_json: str
+    content_json: str | None  # BIBFRAME: the graph as JSON
+    marc: bytes | None  # MARC: UTF-8 ISO 2709
     keys: RecordKeys
     encoding: str
     encoding_guessed: bool
@@ -61,6 +62,8 @@ def lock(conn: psycopg.Connection) -> None:
 
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
             ) -> dict[tuple[str, str], list[Candidate]]:
+    """Existing records holding any key of `items` (one query; keys travel as one JSON
+    parameter — far cheaper to send than two text arrays)."""
     pairs = sorted({key for item in items for key in item.keys.match_keys()})
     if not pairs:
         return {}
@@ -68,16 +71,14 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
         "SELECT k.kind, k.value, r.record_id, v.content_sha256, "
         " coalesce((SELECT array_agg(o.value) FROM catalog.record_keys o "
         "           WHERE o.record_id = r.record_id AND o.kind = 'ocn'), '{}'), "
-        " EXISTS (SELECT 1 FROM catalog.record_results rr JOIN catalog.batches b "
-        "         ON b.batch_id = rr.batch_id WHERE rr.record_id = r.record_id "
-        "         AND b.run_id = %s AND rr.batch_id <> %s AND b.state <> 'rolled_back' "
-        "         AND rr.status IN ('created', 'updated', 'unchanged')) "
-        "FROM unnest(%s::text[], %s::text[]) AS q(kind, value) "
+        " b.run_id = %s AND b.batch_id <> %s "  # written by another batch of this run
+        "FROM jsonb_to_recordset(%s::jsonb) AS q(kind text, value text) "
         "JOIN catalog.record_keys k ON k.kind = q.kind AND k.value = q.value "
         "JOIN catalog.records r ON r.record_id = k.record_id AND r.current_version IS NOT NULL "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
-        " AND v.version = r.current_version",
-        (run_id, batch_id, [p[0] for p in pairs], [p[1] for p in pairs])).fetchall()
+        " AND v.version = r.current_version "
+        "JOIN catalog.batches b ON b.batch_id = v.batch_id",
+        (run_id, batch_id, json.dumps([{"kind": k, "value": v} for k, v in pairs]))).fetchall()
     found: dict[tuple[str, str], list[Candidate]] = {}
     for kind, value, record_id, sha, ocns, touched in rows:
         found.setdefault((kind, value), []).append(
@@ -164,13 +165,13 @@ def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (list(updates),))
     with conn.cursor().copy(
             "COPY catalog.record_versions (record_id, version, previous_version, batch_id, "
-            "source_ordinal, content, content_sha256, fingerprint, keys, encoding, "
+            "source_ordinal, content, marc, content_sha256, fingerprint, encoding, "
             "encoding_guessed, warnings) FROM STDIN") as copy:
         for item, _ in written:
             rid, version, previous = versions[item.ordinal]
             keys = item.keys
             copy.write_row((rid, version, previous, batch_id, item.ordinal, item.content_json,
-                            keys.content_sha256, keys.fingerprint, json.dumps(keys.match_keys()),
+                            item.marc, keys.content_sha256, keys.fingerprint,
                             item.encoding, item.encoding_guessed,
                             json.dumps(item.warnings) if item.warnings else None))
     with conn.cursor().copy("COPY catalog.record_keys (kind, value, record_id) FROM STDIN") as copy:

@@ -33,9 +33,9 @@ def results(conn, run_id) -> list[tuple]:
 
 
 def current_content(conn, record_id):
-    row = conn.execute("SELECT v.content FROM catalog.records r JOIN catalog.record_versions v "
-                       "ON v.record_id = r.record_id AND v.version = r.current_version "
-                       "WHERE r.record_id = %s", (record_id,)).fetchone()
+    """MARC-in-JSON (built by catalog.marc_json from the stored bytes) or the graph."""
+    row = conn.execute("SELECT content FROM catalog.current_records WHERE record_id = %s",
+                       (record_id,)).fetchone()
     return row[0] if row else None
 
 

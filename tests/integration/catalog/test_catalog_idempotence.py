@@ -66,7 +66,7 @@ def test_a_forced_false_positive_does_not_drop_a_new_record(catalog, bloom):
 
 def test_a_saturated_tiny_filter_still_loses_nothing(catalog, redis_client):
     tiny = BloomFilter(redis_client, name=f"test:tiny:{uuid.uuid4().hex}", capacity=1,
-                       error_rate=0.5)
+                       bits_per_item=32, k=1)  # one 32-bit word for the whole catalog
     tiny.mark_ready()
     try:
         ingest(catalog, tiny, FIXTURES / "folio-data-import" / "100.mrc")

@@ -101,7 +101,7 @@ def test_invalid_utf8_is_a_bad_record_not_replacement_characters():
     broken = good.replace(b"fine", b"f\xffne")
     ours = read(broken + good)
     assert kinds(ours) == ["bad", "ok"]
-    assert "field 245: expected utf-8 (leader/09), got byte 0xff" in ours[0].reason
+    assert "field 245: expected UTF-8 (leader/09 = a), got byte 0xff" in ours[0].reason
 
 
 def test_a_frame_over_99999_bytes_is_reported_and_the_next_record_read():
