@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.9.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock up down status demo test test-unit test-e2e clean
+.PHONY: install lock up down status demo test test-unit test-e2e bench clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ test-unit: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+# Benchmarks with same-run baselines; figures in bench/results/latest.json.
+bench: install
+	$(PY) -m bench
 
 clean: down
 	rm -rf .local
