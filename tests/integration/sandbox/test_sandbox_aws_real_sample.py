@@ -16,7 +16,7 @@ from include.sandbox import Sandbox
 from include.sandbox.aws.server import s3_client
 
 pytestmark = pytest.mark.integration
-SAMPLE = Path("/work/shared/data/billing/aws-cur/sample-anonymous-aws-export-dataset.csv")
+SAMPLE = Path(__file__).resolve().parents[2] / "fixtures/billing/aws-cur/sample-anonymous-aws-export-dataset.csv"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import requests
 from sbx_clients import azure_pages, azure_query_url, azure_token, month_body
 
 pytestmark = pytest.mark.integration
-EXAMPLE = Path("/work/shared/data/billing/azure/BillingAccountQuery.2023-11-01.json")
+EXAMPLE = Path(__file__).resolve().parents[2] / "fixtures/billing/azure/BillingAccountQuery.2023-11-01.json"
 SANDBOX_OPTIONS = {"providers": ("azure",), "azure_page_size": 200}
 
 
