@@ -27,54 +27,58 @@ from urllib.parse import urlparse
 
 import redis
 
-_PAIR = struct.Struct(">II")
-
 # A blocked Bloom filter: all k bits of an item fall in one 32-bit word, so checking an
-# item is one BITFIELD GET and adding it one GET + one SET, whatever k is (one SETBIT /
-# GETBIT per bit cost more than the rest of a batch). Python hashes (blake2b: 64 bits pick
-# the word, then one byte per bit its position) and sends one packed blob of
-# (word, mask) pairs per call; the scripts read it with Redis Lua's struct library. Chunks
-# of 500 words stay below Lua's unpack() limit.
-_ADD = """
-local blob, masks, order = ARGV[1], {}, {}
-for i = 0, #blob / 8 - 1 do
-  local word, mask = struct.unpack('>I>I', blob, i * 8 + 1)
-  if masks[word] == nil then order[#order + 1] = word; masks[word] = 0 end
-  masks[word] = bit.bor(masks[word], mask)
-end
-for c = 1, #order, 500 do
-  local last, gets, sets = math.min(c + 499, #order), {}, {}
-  for i = c, last do
-    gets[#gets + 1] = 'GET'; gets[#gets + 1] = 'u32'; gets[#gets + 1] = order[i] * 32
-  end
-  local old = redis.call('BITFIELD', KEYS[1], unpack(gets))
-  for i = c, last do
-    local value = bit.bor(old[i - c + 1], masks[order[i]])
-    if value < 0 then value = value + 4294967296 end
-    sets[#sets + 1] = 'SET'; sets[#sets + 1] = 'u32'; sets[#sets + 1] = order[i] * 32
-    sets[#sets + 1] = value
-  end
-  redis.call('BITFIELD', KEYS[1], unpack(sets))
-end
-return #order
-"""
-_CONTAINS = """
-local blob, out = ARGV[1], {}
+# item is one BITFIELD GET and adding it one SET, whatever k is (one SETBIT / GETBIT per bit
+# cost more than the rest of a batch). Python hashes (blake2b: 64 bits pick the word, then
+# one byte per bit its position) and sends one packed blob of (word, mask) pairs; the
+# script reads it with Redis Lua's struct library. ARGV: blob, ready-bit offset, mode
+# ("check", "add" or "check+add"). Reply: one string of 0/1 — ready, then each item's
+# membership *before* this call (a string: parsing a list of integers costs more than the
+# script). BITFIELD calls take at most 500 words (Lua's unpack() limit).
+_SCRIPT = """
+local blob, mode = ARGV[1], ARGV[3]
+local ready = redis.call('GETBIT', KEYS[1], tonumber(ARGV[2]))
 local n = #blob / 8
-for c = 0, n - 1, 500 do
-  local gets, masks = {}, {}
-  for i = c, math.min(c + 499, n - 1) do
-    local word, mask = struct.unpack('>I>I', blob, i * 8 + 1)
-    masks[#masks + 1] = bit.tobit(mask)
-    gets[#gets + 1] = 'GET'; gets[#gets + 1] = 'u32'; gets[#gets + 1] = word * 32
+local words, masks, old = {}, {}, {}
+for i = 1, n do
+  local word, mask = struct.unpack('>I>I', blob, (i - 1) * 8 + 1)
+  words[i] = word; masks[i] = bit.tobit(mask)
+end
+for c = 1, n, 500 do
+  local gets = {}
+  for i = c, math.min(c + 499, n) do
+    gets[#gets + 1] = 'GET'; gets[#gets + 1] = 'u32'; gets[#gets + 1] = words[i] * 32
   end
-  for i, value in ipairs(redis.call('BITFIELD', KEYS[1], unpack(gets))) do
-    out[#out + 1] = (bit.band(value, masks[i]) == masks[i]) and 1 or 0
+  for j, value in ipairs(redis.call('BITFIELD', KEYS[1], unpack(gets))) do
+    old[c + j - 1] = bit.tobit(value)
   end
 end
-return out
+local out = {tostring(ready)}
+if mode ~= 'add' then
+  for i = 1, n do out[i + 1] = (bit.band(old[i], masks[i]) == masks[i]) and '1' or '0' end
+end
+if mode ~= 'check' then
+  local merged, before, order, sets = {}, {}, {}, {}
+  for i = 1, n do
+    local w = words[i]
+    if merged[w] == nil then merged[w] = old[i]; before[w] = old[i]; order[#order + 1] = w end
+    merged[w] = bit.bor(merged[w], masks[i])
+  end
+  for _, w in ipairs(order) do
+    if merged[w] ~= before[w] then
+      local value = merged[w]
+      if value < 0 then value = value + 4294967296 end
+      sets[#sets + 1] = 'SET'; sets[#sets + 1] = 'u32'; sets[#sets + 1] = w * 32
+      sets[#sets + 1] = value
+      if #sets == 2000 then redis.call('BITFIELD', KEYS[1], unpack(sets)); sets = {} end
+    end
+  end
+  if #sets > 0 then redis.call('BITFIELD', KEYS[1], unpack(sets)) end
+end
+return table.concat(out)
 """
 PER_CALL = 20_000  # items per script call: bounded arguments, short Redis pauses
+_PAIR = struct.Struct(">II")
 
 
 class BloomFilter:
@@ -91,8 +95,7 @@ class BloomFilter:
         self.k = k
         self.key = f"{name}:w{self.words}:k{k}"
         self._client = client
-        self._add = client.register_script(_ADD)
-        self._contains = client.register_script(_CONTAINS)
+        self._script = client.register_script(_SCRIPT)
 
     def _blob(self, items: Sequence[str]) -> bytes:
         packed = bytearray()
@@ -104,18 +107,26 @@ class BloomFilter:
             packed += _PAIR.pack(int.from_bytes(digest[:8], "big") % self.words, mask)
         return bytes(packed)
 
+    def _call(self, items: Sequence[str], mode: str) -> tuple[bool, list[bool]]:
+        ready, hits = True, []
+        for i in range(0, max(len(items), 1), PER_CALL):
+            reply = self._script(keys=[self.key], args=[self._blob(items[i:i + PER_CALL]),
+                                                        self.words * 32, mode])
+            ready = ready and reply[:1] == b"1"
+            hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
+        return ready, hits
+
     def add(self, items: Iterable[str]) -> None:
-        items = list(items)
-        for i in range(0, len(items), PER_CALL):
-            self._add(keys=[self.key], args=[self._blob(items[i:i + PER_CALL])])
+        self._call(list(items), "add")
 
     def contains(self, items: Sequence[str]) -> list[bool]:
         """For each item: True = maybe seen (confirm it), False = certainly never added."""
-        out: list[bool] = []
-        for i in range(0, len(items), PER_CALL):
-            hits = self._contains(keys=[self.key], args=[self._blob(items[i:i + PER_CALL])])
-            out.extend(bool(hit) for hit in hits)
-        return out
+        return self._call(items, "check")[1]
+
+    def check_and_add(self, items: Sequence[str]) -> tuple[bool, list[bool]]:
+        """(ready, hits) as `is_ready()` and `contains()` answered before this call, and
+        every item added — one round trip for a whole batch."""
+        return self._call(items, "check+add")
 
     def is_ready(self) -> bool:
         return bool(self._client.getbit(self.key, self.words * 32))

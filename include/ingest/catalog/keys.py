@@ -25,6 +25,7 @@ _OCLC = re.compile(r"^\s*\(OCoLC\)\s*(?:ocm|ocn|on)?\s*0*(\d+)\b", re.IGNORECASE
 _OCLC_BARE = re.compile(r"^\s*(?:\(OCoLC\))?\s*(?:ocm|ocn|on)?\s*0*(\d+)\s*$", re.IGNORECASE)
 _ISBN_LABEL = re.compile(r"^\s*ISBN(?:-1[03])?:?\s*", re.IGNORECASE)
 _QUALIFIER = re.compile(r"[(:;]")
+_SEPARATORS = re.compile(r"[\s-]")
 
 
 def normalize_oclc(value: str | None, *, require_prefix: bool = True) -> int | None:
@@ -49,7 +50,7 @@ def _isbn10_valid(digits: str) -> bool:
 
 
 def _isbn13_check(first12: str) -> str:
-    total = sum(int(ch) * (3 if i % 2 else 1) for i, ch in enumerate(first12))
+    total = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
     return str((10 - total % 10) % 10)
 
 
@@ -62,9 +63,8 @@ def normalize_isbn(value: str | None) -> str | None:
     if not value:
         return None
     text = _ISBN_LABEL.sub("", value)
-    candidates = [_QUALIFIER.split(text, 1)[0], text.split()[0] if text.split() else ""]
-    for candidate in candidates:
-        digits = re.sub(r"[\s-]", "", candidate).upper()
+    for candidate in (_QUALIFIER.split(text, 1)[0], (text.split() or [""])[0]):
+        digits = _SEPARATORS.sub("", candidate).upper()
         if len(digits) == 10 and digits[:9].isdigit() and (digits[9].isdigit() or digits[9] == "X"):
             if _isbn10_valid(digits):
                 return "978" + digits[:9] + _isbn13_check("978" + digits[:9])

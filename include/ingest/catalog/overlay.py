@@ -86,11 +86,14 @@ class Matcher:
                 self._touched[decision.record_id] = ordinal
         return decision
 
-    def _against_catalog(self, ordinal: int, match_keys: list[tuple[str, str]],
+    def _against_catalog(self, ordinal: int, match_keys: tuple[tuple[str, str], ...],
                          ocns: frozenset[str], content_sha: str) -> Decision:
+        candidates = self._candidates
+        if not any(key in candidates for key in match_keys):  # the common case of a new book
+            return Decision(CREATED)
         for kind in MATCH_ORDER:
             found = {c.record_id: c for k, v in match_keys if k == kind
-                     for c in self._candidates.get((k, v), ()) if _compatible(kind, ocns, c.ocns)}
+                     for c in candidates.get((k, v), ()) if _compatible(kind, ocns, c.ocns)}
             if found:
                 break
         else:

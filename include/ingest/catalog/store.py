@@ -6,12 +6,12 @@ create the same book):
 
 1. a batch that is no longer `staged` is left alone: re-running it changes nothing and
    returns its stored counts;
-2. the Bloom filter (when ready) splits records into "certainly new" and "maybe known";
-   only the latter are looked up in PostgreSQL — a hit is never trusted on its own;
+2. one Bloom filter call (when it is ready) splits records into "certainly new" and
+   "maybe known", and learns the batch's keys *before* the commit (a failed commit leaves
+   false positives only, never a false "new"); only "maybe known" records are looked up
+   in PostgreSQL — a hit is never trusted on its own;
 3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
-4. the Bloom filter learns the new keys *before* the commit (a failed commit leaves false
-   positives only, never a false "new");
-5. new records and versions (each version names its batch and the version it replaced),
+4. new records and versions (each version names its batch and the version it replaced),
    current keys, one result row per input record and the DLQ rows (raw bytes) are written
    with COPY, and the batch becomes `committed` with its counts.
 """
@@ -86,15 +86,23 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
     return found
 
 
-def _needs_lookup(items: list[Prepared], bloom: BloomFilter | None) -> list[Prepared]:
-    if bloom is None or not bloom.is_ready():
+def _maybe_known(items: list[Prepared], bloom: BloomFilter | None) -> list[Prepared]:
+    """The records that may match an existing one; the filter learns every key now.
+
+    Learning keys before the commit is what keeps "miss" true: a commit that fails leaves
+    bits for keys PostgreSQL does not have (false positives), never the reverse. Keys of
+    records that end up unchanged or duplicates are in PostgreSQL already or harmless."""
+    if bloom is None:
         return items
     flat, owner = [], []
     for n, item in enumerate(items):
         for entry in item.bloom_items():
             flat.append(entry)
             owner.append(n)
-    maybe = {owner[i] for i, hit in enumerate(bloom.contains(flat)) if hit}
+    ready, hits = bloom.check_and_add(flat)
+    if not ready:  # flushed, evicted or never built: it cannot vouch for "new"
+        return items
+    maybe = {owner[i] for i, hit in enumerate(hits) if hit}
     return [item for n, item in enumerate(items) if n in maybe]
 
 
@@ -120,11 +128,9 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
         good = [i for i in items if isinstance(i, Prepared)]
-        matcher = Matcher(policy, _lookup(conn, _needs_lookup(good, bloom), run_id, batch_id))
+        matcher = Matcher(policy, _lookup(conn, _maybe_known(good, bloom), run_id, batch_id))
         decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
         written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
-        if bloom is not None and written:
-            bloom.add(entry for item, _ in written for entry in item.bloom_items())
         versions = _write_records(conn, batch_id, written)
         _write_results(conn, batch_id, descriptor, good, decisions, versions, items)
         counts = Counter(d.status for d in decisions)
