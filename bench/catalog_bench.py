@@ -5,7 +5,7 @@
 diacritics, imprint, extent, two subjects) — streamed to disk, never held in memory — then
 in the same run measures:
 
-* `pymarc_records_per_s`: `pymarc.MARCReader` iterating the file (its own raw parse;
+* `catalog_pymarc_records_per_s`: `pymarc.MARCReader` iterating the file (its own raw parse;
   the mean of a run before and one after the pipeline);
 * `catalog_records_per_s`: the whole pipeline in one process — plan by byte offsets,
   then per batch of 1000: parse, keys, Bloom check, match, persist (COPY) and the result
@@ -18,12 +18,14 @@ in the same run measures:
   `rss_sizes[1]` records divided by its peak on `rss_sizes[0]` (flat memory → ≈ 1.0);
   the sizes default to 100k and 1M, as the key says, and are reported with the figures.
 
-URLs come from the arguments or `INGEST_DB_URL` / `INGEST_REDIS_URL`.
+Servers: the URLs passed in, else `INGEST_DB_URL` / `INGEST_REDIS_URL`, else local servers
+started by bench/servers.py.
 CLI: `python -m bench.catalog_bench --records 20000 [--rss-sizes 10000,100000]`.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -174,13 +176,14 @@ def child_peak_rss(path: Path, db_url: str, redis_url: str) -> dict:
 
 def run(records: int, db_url: str | None = None, redis_url: str | None = None,
         rss_sizes: tuple[int, int] = (100_000, 1_000_000)) -> dict:
-    db_url = db_url or os.environ.get("INGEST_DB_URL")
-    redis_url = redis_url or os.environ.get("INGEST_REDIS_URL")
-    if not db_url or not redis_url:
-        raise SystemExit("expected PostgreSQL and Redis URLs (arguments or INGEST_DB_URL / "
-                         "INGEST_REDIS_URL), got none; start the stack (make up) or pass them")
-    with tempfile.TemporaryDirectory(prefix="catalog-bench-") as tmp, \
-            ScratchDatabase(db_url) as scratch:
+    """The figures (see the module doc). Servers: the URLs given (a scratch database is
+    created on `db_url`'s server), else bench/servers.py's (INGEST_DB_URL / INGEST_REDIS_URL
+    or local servers in .local/bench-servers)."""
+    from bench.servers import bench_database, bench_redis
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(ScratchDatabase(db_url) if db_url else bench_database())
+        redis_url = redis_url or stack.enter_context(bench_redis())
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="catalog-bench-"))
         path = Path(tmp) / "bench.mrc"
         size = generate_file(path, records)
         # pymarc before and after: the machine's speed drifts, the ratio should not
@@ -191,22 +194,25 @@ def run(records: int, db_url: str | None = None, redis_url: str | None = None,
         _empty_catalog(scratch)
         parallel = run_pipeline(path, scratch, redis_url, workers=2)
         parallel_rps = parallel["created"] / parallel["seconds"]
+        path.unlink()
         peaks = []
         for n in rss_sizes:
             rss_path = Path(tmp) / f"rss-{n}.mrc"
             generate_file(rss_path, n)
             peaks.append(child_peak_rss(rss_path, scratch, redis_url))
             rss_path.unlink()
+    # every key starts with catalog_: `make bench` merges all benchmarks' figures
     return {
-        "records": records, "bytes_per_record": round(size / records, 1),
-        "pymarc_records_per_s": round(pymarc_rps, 1),
+        "catalog_records": records, "catalog_bytes_per_record": round(size / records, 1),
+        "catalog_pymarc_records_per_s": round(pymarc_rps, 1),
         "catalog_records_per_s": round(catalog_rps, 1),
         "catalog_vs_pymarc": round(catalog_rps / pymarc_rps, 3),
         "catalog_created": result["created"],
         "catalog_records_per_s_2_workers": round(parallel_rps, 1),
         "catalog_2_workers_vs_pymarc": round(parallel_rps / pymarc_rps, 3),
-        "rss_sizes": list(rss_sizes), "rss_peak_mib": [p["peak_rss_mib"] for p in peaks],
-        "rss_records_per_s": [round(p["records_per_s"], 1) for p in peaks],
+        "catalog_rss_sizes": list(rss_sizes),
+        "catalog_rss_peak_mib": [p["peak_rss_mib"] for p in peaks],
+        "catalog_rss_records_per_s": [round(p["records_per_s"], 1) for p in peaks],
         "catalog_rss_ratio_1m_100k": round(peaks[1]["peak_rss_mib"] / peaks[0]["peak_rss_mib"], 3),
     }
 
