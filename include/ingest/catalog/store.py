@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from include.ingest.catalog.bloom import BloomFilter
 from include.ingest.catalog.keys import RecordKeys
@@ -54,6 +56,32 @@ class Prepared:
 
     def bloom_items(self) -> list[str]:
         return [f"{k}:{v}" for k, v in self.keys.match_keys()] + [f"fp:{self.keys.fingerprint}"]
+
+
+# Binary COPY: the bytea / jsonb payloads travel as they are (text COPY hex-encodes every
+# MARC record and costs PostgreSQL a parse per value).
+RECORDS_TYPES = ("int8", "text", "int4", "int4", "text", "text")
+VERSIONS_TYPES = ("int8", "int4", "int4", "text", "int8", "jsonb", "bytea", "text", "text",
+                  "text", "bool", "jsonb")
+KEYS_TYPES = ("text", "text", "int8")
+RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text")
+DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
+
+
+@contextmanager
+def _copy(conn: psycopg.Connection, target: str, types: tuple[str, ...]):
+    with conn.cursor().copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        yield copy
+
+
+def _json(text: str | None) -> Jsonb | None:
+    """Already-serialized JSON for a jsonb column (a plain str would become a JSON string)."""
+    return None if text is None else Jsonb(text, dumps=_as_is)
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 def lock(conn: psycopg.Connection) -> None:
@@ -153,8 +181,8 @@ def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
         "SELECT nextval('catalog.records_record_id_seq') FROM generate_series(1, %s)",
         (len(new),))] if new else []
     versions = {item.ordinal: (rid, 1, None) for item, rid in zip(new, ids)}
-    with conn.cursor().copy("COPY catalog.records (record_id, kind, current_version, "
-                            "last_version, created_batch, updated_batch) FROM STDIN") as copy:
+    with _copy(conn, "catalog.records (record_id, kind, current_version, last_version, "
+               "created_batch, updated_batch)", RECORDS_TYPES) as copy:
         for item, rid in zip(new, ids):
             copy.write_row((rid, item.kind, 1, 1, batch_id, batch_id))
     updates = {d.record_id: item.ordinal for item, d in written if d.status == UPDATED}
@@ -169,18 +197,17 @@ def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
                 (batch_id, list(updates))):
             versions[updates[rid]] = (rid, version, previous)
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (list(updates),))
-    with conn.cursor().copy(
-            "COPY catalog.record_versions (record_id, version, previous_version, batch_id, "
-            "source_ordinal, content, marc, content_sha256, fingerprint, encoding, "
-            "encoding_guessed, warnings) FROM STDIN") as copy:
+    with _copy(conn, "catalog.record_versions (record_id, version, previous_version, "
+               "batch_id, source_ordinal, content, marc, content_sha256, fingerprint, "
+               "encoding, encoding_guessed, warnings)", VERSIONS_TYPES) as copy:
         for item, _ in written:
             rid, version, previous = versions[item.ordinal]
             keys = item.keys
-            copy.write_row((rid, version, previous, batch_id, item.ordinal, item.content_json,
-                            item.marc, keys.content_sha256, keys.fingerprint,
-                            item.encoding, item.encoding_guessed,
-                            json.dumps(item.warnings) if item.warnings else None))
-    with conn.cursor().copy("COPY catalog.record_keys (kind, value, record_id) FROM STDIN") as copy:
+            copy.write_row((rid, version, previous, batch_id, item.ordinal,
+                            _json(item.content_json), item.marc, keys.content_sha256,
+                            keys.fingerprint, item.encoding, item.encoding_guessed,
+                            _json(json.dumps(item.warnings)) if item.warnings else None))
+    with _copy(conn, "catalog.record_keys (kind, value, record_id)", KEYS_TYPES) as copy:
         for item, _ in written:
             rid = versions[item.ordinal][0]
             for kind, value in item.keys.match_keys():
@@ -192,9 +219,8 @@ def _write_results(conn, batch_id: str, descriptor: dict, good: list[Prepared],
                    decisions: list[Decision], versions: dict[int, tuple[int, int]],
                    items: list) -> None:
     by_ordinal = {item.ordinal: d for item, d in zip(good, decisions)}
-    with conn.cursor().copy("COPY catalog.record_results (batch_id, source_ordinal, "
-                            "byte_offset, status, record_id, version, match_on, detail) "
-                            "FROM STDIN") as copy:
+    with _copy(conn, "catalog.record_results (batch_id, source_ordinal, byte_offset, "
+               "status, record_id, version, match_on, detail)", RESULTS_TYPES) as copy:
         for item in items:
             if isinstance(item, BadRecord):
                 copy.write_row((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
@@ -207,8 +233,8 @@ def _write_results(conn, batch_id: str, descriptor: dict, good: list[Prepared],
             detail = "; ".join(p for p in (d.detail, *item.warnings[:5]) if p) or None
             copy.write_row((batch_id, item.ordinal, item.offset, d.status, rid, version,
                             d.match_on, detail))
-    with conn.cursor().copy("COPY catalog.dlq (batch_id, source, source_ordinal, byte_offset, "
-                            "format, reason, raw) FROM STDIN") as copy:
+    with _copy(conn, "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, "
+               "reason, raw)", DLQ_TYPES) as copy:
         for item in items:
             if isinstance(item, BadRecord):
                 copy.write_row((batch_id, descriptor["source"], item.ordinal, item.offset,
