@@ -155,4 +155,6 @@ def from_env(**kwargs) -> BloomFilter | None:
     if not url:
         return None
     name = filter_name(os.environ.get("INGEST_DB_URL", ""))
+    if capacity := os.environ.get("INGEST_CATALOG_BLOOM_CAPACITY"):
+        kwargs.setdefault("capacity", int(capacity))  # keys (≈ 4 per record) it is sized for
     return BloomFilter(redis.Redis.from_url(url), name=name, **kwargs)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from include.ingest.catalog import tasks
+from include.ingest.catalog import bloom, tasks
 from tests.integration.catalog.ingest import FIXTURES
 
 PARAMS = {"format": "auto", "batch_size": 500, "overlay_policy": "replace"}
@@ -18,7 +18,8 @@ def env(catalog, warehouse_url, redis_url, tmp_path, monkeypatch):
     monkeypatch.setenv("INGEST_REDIS_URL", redis_url)
     monkeypatch.setenv("INGEST_LANDING_URL", (tmp_path / "landing").as_uri())
     (tmp_path / "landing" / "inbox").mkdir(parents=True)
-    return tmp_path
+    yield tmp_path
+    bloom.from_env().drop()  # the warehouse's filter: this session's database goes away
 
 
 def run_dag(source: str, **params) -> tuple[list[dict], list[dict], dict]:

@@ -1,0 +1,53 @@
+"""The Redis Bloom filter: no false negatives, the false-positive rate it is sized for,
+test-and-set semantics, the ready bit, one filter per warehouse."""
+import uuid
+
+import pytest
+
+from include.ingest.catalog.bloom import BloomFilter, filter_name
+
+
+@pytest.fixture
+def make(redis_client):
+    made = []
+
+    def make_filter(**kwargs):
+        made.append(BloomFilter(redis_client, name=f"test:{uuid.uuid4().hex}", **kwargs))
+        return made[-1]
+    yield make_filter
+    for bloom in made:
+        bloom.drop()
+
+
+def test_no_false_negatives_and_the_sized_false_positive_rate(make):
+    bloom = make(capacity=20_000)
+    added = [f"isbn:{n:013d}" for n in range(20_000)]
+    bloom.add(added)
+    assert all(bloom.contains(added))
+    others = [f"ocn:{n}" for n in range(20_000)]
+    rate = sum(bloom.contains(others)) / len(others)
+    assert rate < 0.01  # ≈ 0.4 % at capacity with 20 bits per item and k = 6
+
+
+def test_check_and_add_answers_for_before_the_call(make):
+    bloom = make(capacity=1000)
+    ready, hits = bloom.check_and_add(["a", "b", "a"])
+    assert (ready, hits) == (False, [False, False, False])  # "a" twice: both not seen before
+    bloom.mark_ready()
+    assert bloom.check_and_add(["a", "c"]) == (True, [True, False])
+    assert bloom.contains(["c"]) == [True]
+
+
+def test_a_dropped_filter_is_not_ready(make):
+    bloom = make(capacity=1000)
+    bloom.mark_ready()
+    assert bloom.is_ready()
+    bloom.drop()  # what a FLUSHDB or an eviction does
+    assert not bloom.is_ready() and bloom.contains(["anything"]) == [False]
+
+
+def test_one_filter_per_warehouse_and_never_the_credentials():
+    a = filter_name("postgresql://u:secret@db1:5432/warehouse")
+    assert a == filter_name("postgresql://other:pw@db1:5432/warehouse")
+    assert a != filter_name("postgresql://u:secret@db1:5432/test_x")
+    assert "secret" not in a and a.startswith("catalog:bloom:")
