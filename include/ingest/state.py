@@ -103,14 +103,14 @@ class ChunkCursor:
     def save(self, state: dict[str, Any]) -> None:
         """Persist ``state`` (a ``Paginator.to_state()``): PostgreSQL, then Redis."""
         text = json.dumps(state)
-        self.conn.execute(
+        written = self.conn.execute(
             "INSERT INTO billing.cursors (cursor_key, load_id, chunk_id, pages_landed, rows_done, "
             " done, state) VALUES (%s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (cursor_key) DO UPDATE SET pages_landed = EXCLUDED.pages_landed, "
             " rows_done = EXCLUDED.rows_done, done = EXCLUDED.done, state = EXCLUDED.state, "
             " updated_at = now() WHERE billing.cursors.pages_landed <= EXCLUDED.pages_landed",
-            (self.key, self.load_id, self.chunk_id, state["pages"], state["rows"], state["done"], text))
-        if self.redis is not None:
+            (self.key, self.load_id, self.chunk_id, state["pages"], state["rows"], state["done"], text)).rowcount
+        if written and self.redis is not None:  # an older state (fewer pages) changes neither copy
             self._redis_call("write", self.redis.set, f"cursor:{self.key}", text, REDIS_TTL_S)
 
     def reset(self) -> None:

@@ -122,9 +122,13 @@ def fetch_part(client: AzureClient, chunk: dict, sv: SliceVersion) -> landing.La
 
     def download(response):
         landed = landing.land(response.iter_content(STREAM_BLOCK), target, client.origin(url))
-        if chunk.get("bytes") is not None and landed.size != chunk["bytes"]:
-            raise TransientError(f"{client.origin(url)}: expected {chunk['bytes']} bytes (manifest byteCount), "
+        expected = chunk.get("bytes")
+        if expected is not None and landed.size < expected:  # cut short on the way: fetch again
+            raise TransientError(f"{client.origin(url)}: expected {expected} bytes (manifest byteCount), "
                                  f"got {landed.size}; fetching again")
+        if expected is not None and landed.size > expected:  # not a network fault: the run is inconsistent
+            raise PermanentError(f"{client.origin(url)}: expected {expected} bytes (manifest byteCount), got "
+                                 f"{landed.size}; the blob changed after its manifest was written -- re-run the export")
         return landed
     return client.call("GET", url, scope=STORAGE_SCOPE, stream=True, parse=download)
 

@@ -1,0 +1,86 @@
+"""Wiring for Azure Cost Management → FOCUS 1.2; logic in include/ingest/billing/."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag, task
+
+from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
+
+DOC = """
+### Azure Cost Management → FOCUS 1.2 (one run = one slice: billing account × month)
+**Query API** (`source=query`): `plan` queries each scope's Daily totals (the snapshot that
+is the version, and what Azure declares) and plans one chunk per scope × window of at most
+31 days. **Exports** (`source=export`): the newest run's `manifest.json` (`runId` = version,
+`blobCount` / `dataRowCount` checked); one chunk per CSV part, any header dialect.
+
+**fetch** (`billing.fetch`, pool `provider_azure`) pages through the shared per-tenant quota
+(12 QPU / 10 s in Redis), POSTing every `nextLink` with the same body; each page is landed as
+its own file and the cursor saved (Redis + `billing.cursors`), so a retry after a long
+`Retry-After`, a killed worker or a Redis flush resumes at the next page → **normalize** →
+**persist** → **publish** (checks the loaded rows against the provider's declared totals
+into `billing.reconciliation`, then swaps the slice in) → **finalize** (failed chunks → DLQ).
+Clearing any task is safe; a re-run of unchanged data is a no-op.
+"""
+PARAMS = {
+    "azure_conn_id": Param("azure_cost", type="string", title="Azure connection"),
+    "billing_account": Param("12345678", type="string", title="Billing account id"),
+    "billing_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                            title="Billing period (YYYY-MM)", description="Empty: the run's month"),
+    "source": Param("query", type="string", enum=["query", "export"], title="Query API or exports"),
+    "scopes": Param([], type="array", items={"type": "string"}, title="Query scopes",
+                    description="subscriptions/<id>[/resourceGroups/<rg>]; empty: connection extra 'scopes'"),
+    "window_days": Param(31, type="integer", minimum=1, maximum=31, title="Days per query chunk"),
+    "cost_type": Param("ActualCost", type="string", enum=["ActualCost", "AmortizedCost", "Usage"]),
+    "page_size": Param(None, type=["null", "integer"], minimum=1, maximum=5000, title="Rows per page ($top)"),
+    "export_name": Param(None, type=["null", "string"], title="Export name (source=export)"),
+    "export_root": Param(None, type=["null", "string"], title="Export root folder (default billing)"),
+}
+
+
+@dag(dag_id="billing_azure_cost", schedule="30 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
+     tags=["billing", "azure", "focus"], max_active_runs=2,
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=30), "queue": DEFAULT,
+                   "retry_policy": IngestRetryPolicy()})
+def billing_azure_cost():
+    @task(pool="provider_azure")
+    def plan(params=None, logical_date=None, run_id=None) -> dict:
+        from include.ingest.billing.tasks_cloud import plan_azure
+        return plan_azure(params, logical_date, run_id)
+
+    @task
+    def chunks_of(plan_: dict) -> list[dict]:
+        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
+
+    @task(queue=BILLING_FETCH, pool="provider_azure", retries=6)
+    def fetch(chunk: dict, params=None) -> dict:
+        from include.ingest.billing.tasks_cloud import fetch_azure
+        return fetch_azure(chunk, params["azure_conn_id"])
+
+    @task(queue=BILLING_NORMALIZE)
+    def normalize(fetched: dict) -> dict:
+        from include.ingest.billing.tasks_cloud import normalize_azure
+        return normalize_azure(fetched)
+
+    @task(queue=BILLING_PERSIST)
+    def persist(normalized: dict) -> dict:
+        from include.ingest.billing.pipeline import persist as load
+        return load(normalized)
+
+    @task(queue=BILLING_PERSIST, trigger_rule="none_failed")
+    def publish(plan_: dict, run_id=None) -> dict:
+        from include.ingest.billing.tasks_cloud import publish as reconcile_and_publish
+        return reconcile_and_publish(plan_, run_id)
+
+    @task(trigger_rule="all_done")
+    def finalize(ti=None, dag_run=None) -> dict:
+        from include.ingest.billing.pipeline import finalize as close
+        return close(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
+
+    planned = plan()
+    persisted = persist.expand(normalized=normalize.expand(fetched=fetch.expand(chunk=chunks_of(planned))))
+    persisted >> publish(planned) >> finalize()
+
+
+billing_azure_cost()

@@ -1,0 +1,78 @@
+"""Wiring for the GCP Cloud Billing BigQuery export → FOCUS 1.2; logic in include/ingest/billing/."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Param, dag, task
+
+from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
+
+DOC = """
+### GCP billing export (BigQuery) → FOCUS 1.2 (one run = one slice: billing account × invoice month)
+`plan` asks BigQuery, per daily partition holding rows of the invoice month, for
+`MAX(export_time)`, `COUNT(*)` and Google's exact invoice sums (cost, credits in micros).
+The newest `export_time` is the version: corrections are appended by Google, so a
+restatement is a new version that replaces the month, correction rows kept as rows.
+
+One chunk per partition: **fetch** (`billing.fetch`, pool `provider_gcp`) runs the
+partition's query pinned to its planned `export_time`, pages with `pageToken` (a repeated
+token fails the chunk loudly) and lands each page as its own file, the cursor (job id +
+token) saved in Redis and `billing.cursors` → **normalize** (nested fields, credits into
+EffectiveCost, invoice month in Pacific time) → **persist** → **publish** (rows and totals
+reconciled with what BigQuery declared, then the month swapped in) → **finalize** (DLQ).
+"""
+PARAMS = {
+    "gcp_conn_id": Param("gcp_billing", type="string", title="GCP connection"),
+    "billing_account": Param("01A2B3-C4D5E6-F7A8B9", type="string", title="Billing account id"),
+    "billing_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                            title="Invoice month (YYYY-MM)", description="Empty: the run's month"),
+    "page_size": Param(None, type=["null", "integer"], minimum=1, title="Rows per page (maxResults)"),
+}
+
+
+@dag(dag_id="billing_gcp_export", schedule="45 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
+     tags=["billing", "gcp", "focus"], max_active_runs=2,
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=30), "queue": DEFAULT,
+                   "retry_policy": IngestRetryPolicy()})
+def billing_gcp_export():
+    @task(pool="provider_gcp")
+    def plan(params=None, logical_date=None, run_id=None) -> dict:
+        from include.ingest.billing.tasks_cloud import plan_gcp
+        return plan_gcp(params, logical_date, run_id)
+
+    @task
+    def chunks_of(plan_: dict) -> list[dict]:
+        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
+
+    @task(queue=BILLING_FETCH, pool="provider_gcp", retries=5)
+    def fetch(chunk: dict, params=None) -> dict:
+        from include.ingest.billing.tasks_cloud import fetch_gcp
+        return fetch_gcp(chunk, params["gcp_conn_id"])
+
+    @task(queue=BILLING_NORMALIZE)
+    def normalize(fetched: dict) -> dict:
+        from include.ingest.billing.tasks_cloud import normalize_gcp
+        return normalize_gcp(fetched)
+
+    @task(queue=BILLING_PERSIST)
+    def persist(normalized: dict) -> dict:
+        from include.ingest.billing.pipeline import persist as load
+        return load(normalized)
+
+    @task(queue=BILLING_PERSIST, trigger_rule="none_failed")
+    def publish(plan_: dict, run_id=None) -> dict:
+        from include.ingest.billing.tasks_cloud import publish as reconcile_and_publish
+        return reconcile_and_publish(plan_, run_id)
+
+    @task(trigger_rule="all_done")
+    def finalize(ti=None, dag_run=None) -> dict:
+        from include.ingest.billing.pipeline import finalize as close
+        return close(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
+
+    planned = plan()
+    persisted = persist.expand(normalized=normalize.expand(fetched=fetch.expand(chunk=chunks_of(planned))))
+    persisted >> publish(planned) >> finalize()
+
+
+billing_gcp_export()

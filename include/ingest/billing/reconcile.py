@@ -1,0 +1,195 @@
+"""Reconciliation: what a provider declares for a slice against what we hold (DESIGN.md §4).
+
+Two moments, one table (``billing.reconciliation``, one row per measure per check):
+
+* **publish** (``publish_reconciled``): before a slice version is swapped in, its loaded
+  rows -- staged plus quarantined, so nothing hides in quarantine -- are compared with
+  the totals the plan recorded from the provider (``plan["source"]["declared"]``: Azure
+  aggregate query or export ``dataRowCount``, GCP COUNT / SUM(cost) / +SUM(credits)). A
+  discrepancy is recorded and the publish refused (``PermanentError``): the data moved
+  while we read it, or a part is short -- the next run plans a fresh version.
+* **nightly** (``reconcile_published``): every published slice against what the provider
+  declares *now* (provider probes in ``reconcile_providers.py``). A discrepancy is recorded
+  and returned; the nightly DAG fails its summary task naming each slice and difference.
+
+Measures: ``rows``, ``billed_cost``, ``effective_cost`` (numbers; difference = ours -
+theirs), ``version`` (a newer delivery exists) and ``invoice_final`` (AWS: rows still
+without InvoiceId -> status ``open``, not a discrepancy).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+import psycopg
+
+from include.ingest.http.exceptions import PermanentError
+from include.ingest.persist.db import connect
+from include.ingest.persist.ledger import SliceVersion
+
+# GCP declares money in integer micros (Google's exact invoice query rounds each row), so
+# our exact Decimal sums may differ by up to half a micro per row.
+MICRO = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class Check:
+    slice: str  # provider:account:period
+    measure: str
+    status: str  # ok | discrepancy | open
+    declared_by: str
+    detail: str
+    declared: Decimal | None = None
+    observed: Decimal | None = None
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.declared is None or self.observed is None else self.observed - self.declared
+
+    def to_json(self) -> dict:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in
+                {**asdict(self), "difference": self.difference}.items()}
+
+
+def _show(value: Decimal) -> str:
+    """Plain text without NUMERIC(38,18)'s trailing zeros: 8.400000000000000000 -> 8.4."""
+    return format(value.normalize(), "f") if value else "0"
+
+
+def compare(label: str, measure: str, declared: Decimal, observed: Decimal, declared_by: str,
+            tolerance: Decimal = Decimal(0)) -> Check:
+    diff = observed - declared
+    ok = abs(diff) <= tolerance
+    detail = (f"{label} {measure}: provider declares {_show(declared)} ({declared_by}), we have {_show(observed)}"
+              + ("" if ok else f"; difference {'+' if diff > 0 else '-'}{_show(abs(diff))}"))
+    return Check(label, measure, "ok" if ok else "discrepancy", declared_by, detail, declared, observed)
+
+
+def declared_checks(label: str, declared: dict, observed: dict, declared_by: str, provider: str) -> list[Check]:
+    rows = Decimal(observed.get("rows") or 0)
+    checks = []
+    for measure in ("rows", "billed_cost", "effective_cost"):
+        if declared.get(measure) is None or measure not in observed:
+            continue
+        tolerance = rows * MICRO / 2 if provider == "gcp" and measure != "rows" else Decimal(0)
+        checks.append(compare(label, measure, Decimal(str(declared[measure])), Decimal(str(observed[measure])),
+                              declared_by, tolerance))
+    return checks
+
+
+def _raw_amounts(provider: str, raw_text: str) -> tuple[Decimal, Decimal]:
+    """(billed, effective) of one quarantined raw row; 0 where the row has no readable cost."""
+    try:
+        raw = json.loads(raw_text)
+        if provider == "gcp":
+            billed = Decimal(str(raw.get("cost") or 0))
+            credits = sum((Decimal(str(c.get("amount") or 0)) for c in json.loads(raw.get("credits") or "[]")),
+                          Decimal(0))
+            return billed, billed + credits
+        if provider == "azure":
+            from include.ingest.billing.normalize.azure_columns import resolve
+
+            column = resolve(list(raw)).get("cost")
+            billed = Decimal(str(raw.get(column) or 0)) if column else Decimal(0)
+            return billed, billed
+    except (ValueError, TypeError, ArithmeticError, AttributeError):
+        pass
+    return Decimal(0), Decimal(0)
+
+
+def observed_totals(conn: psycopg.Connection, sv: SliceVersion, published: bool) -> dict:
+    """Rows in and money of a load: staged (before publish) or published rows, plus its
+    quarantined rows' raw amounts -- the provider's totals include those rows too."""
+    where, args = (("x_provider = %s AND x_billing_account = %s AND x_billing_period = %s", sv.slice_key)
+                   if published else ("x_load_id = %s", (sv.load_id,)))
+    table = "billing.line_items" if published else "billing.staging_line_items"
+    rows, billed, effective = conn.execute(
+        f"SELECT count(*), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0) FROM {table} "
+        f"WHERE {where}", args).fetchone()
+    for (raw,) in conn.execute("SELECT raw FROM billing.quarantine WHERE load_id = %s", (sv.load_id,)):
+        b, e = _raw_amounts(sv.provider, raw)
+        rows, billed, effective = rows + 1, billed + b, effective + e
+    conn.commit()
+    return {"rows": rows, "billed_cost": billed, "effective_cost": effective}
+
+
+def record(conn: psycopg.Connection, context: str, sv: SliceVersion, checks: list[Check],
+           dag_run_id: str | None) -> None:
+    with conn.transaction():
+        for c in checks:
+            conn.execute(
+                "INSERT INTO billing.reconciliation (context, provider, billing_account, billing_period, version, "
+                " load_id, measure, declared, observed, difference, status, declared_by, detail, dag_run_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (context, sv.provider, sv.billing_account, sv.billing_period, sv.version, sv.load_id, c.measure,
+                 c.declared, c.observed, c.difference, c.status, c.declared_by, c.detail, dag_run_id))
+
+
+def _label(sv: SliceVersion) -> str:
+    return f"{sv.provider}:{sv.billing_account}:{sv.billing_period}"
+
+
+def check_before_publish(plan_: dict, dag_run_id: str | None = None) -> list[Check]:
+    """Compare the loaded slice version with the plan's declared totals; record the result.
+    Nothing to check once the version left 'loading' (already published, or stale)."""
+    sv = SliceVersion.from_json(plan_["slice"])
+    source = plan_.get("source") or {}
+    with connect() as conn:
+        state = conn.execute("SELECT state FROM billing.ledger WHERE load_id = %s", (sv.load_id,)).fetchone()
+        conn.commit()
+        if not source.get("declared") or state is None or state[0] != "loading":
+            return []
+        observed = observed_totals(conn, sv, published=False)
+        checks = declared_checks(_label(sv), source["declared"], observed, source.get("declared_by", "plan"),
+                                 sv.provider)
+        record(conn, "publish", sv, checks, dag_run_id)
+    return checks
+
+
+def publish_reconciled(plan_: dict, dag_run_id: str | None = None) -> dict:
+    """Reconcile, then publish (``pipeline.publish_slice``) only when nothing disagrees."""
+    from include.ingest.billing import pipeline
+
+    checks = check_before_publish(plan_, dag_run_id)
+    bad = [c for c in checks if c.status == "discrepancy"]
+    if bad:
+        raise PermanentError("expected the loaded slice to match what the provider declared, got: "
+                             + "; ".join(c.detail for c in bad) + "; not publishing (recorded in "
+                             "billing.reconciliation) -- re-run the DAG to load a fresh version")
+    return {**pipeline.publish_slice(plan_), "reconciliation": [c.to_json() for c in checks]}
+
+
+Probe = Callable[[dict], tuple[dict, str, list[Check]]]  # ledger row -> (declared, declared_by, extra checks)
+
+
+def reconcile_published(provider: str, probe: Probe, periods: list[str] | None = None,
+                        dag_run_id: str | None = None) -> list[Check]:
+    """Check every published slice of ``provider`` (optionally only ``periods``) against
+    what ``probe`` says the provider declares now; record and return every check."""
+    out: list[Check] = []
+    with connect() as conn:
+        cur = conn.execute("SELECT * FROM billing.ledger WHERE provider = %s AND state = 'published' "
+                           "AND (%s::text[] IS NULL OR billing_period = ANY(%s)) ORDER BY billing_period, "
+                           "billing_account", (provider, periods, periods))
+        ledger = [dict(zip([c.name for c in cur.description], row)) for row in cur.fetchall()]
+        conn.commit()
+        for row in ledger:
+            sv = SliceVersion(provider, row["billing_account"], row["billing_period"], row["version"],
+                              row["version_at"])
+            declared, declared_by, extra = probe(row)
+            observed = observed_totals(conn, sv, published=True)
+            checks = declared_checks(_label(sv), declared, observed, declared_by, provider) + extra
+            record(conn, "nightly", sv, checks, dag_run_id)
+            out += checks
+    return out
+
+
+def version_check(label: str, provider_version: str | None, ours: str, declared_by: str) -> Check:
+    if provider_version in (None, ours):
+        return Check(label, "version", "ok", declared_by, f"{label} version: provider's current delivery is "
+                                                          f"the one published ({ours})")
+    return Check(label, "version", "discrepancy", declared_by,
+                 f"{label} version: provider now delivers {provider_version} ({declared_by}), we published "
+                 f"{ours}; the next run of the provider's DAG loads it")

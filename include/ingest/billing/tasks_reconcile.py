@@ -1,0 +1,52 @@
+"""Task bodies of ``billing_reconcile``: one provider check each, then a summary that flags
+every discrepancy by slice and difference (and fails the run, so it is seen)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from include.ingest.billing.runs import previous_period
+
+PROVIDERS = ("aws", "azure", "gcp")
+
+
+def recent_periods(logical_date: datetime | None, months: int) -> list[str] | None:
+    """The run's month and the ``months - 1`` before it (None = every published period)."""
+    if not months or logical_date is None:
+        return None
+    periods = [f"{logical_date:%Y-%m}"]
+    while len(periods) < months:
+        periods.append(previous_period(periods[-1]))
+    return periods
+
+
+def reconcile_provider(provider: str, params: dict, logical_date, run_id: str) -> list[dict]:
+    from include.ingest.billing import reconcile, reconcile_providers, tasks_cloud
+
+    if provider == "azure":
+        probe = reconcile_providers.azure_probe(tasks_cloud.azure_client(params["azure_conn_id"])[0])
+    elif provider == "gcp":
+        probe = reconcile_providers.gcp_probe(tasks_cloud.gcp_client(params["gcp_conn_id"]))
+    elif provider == "aws":
+        from include.ingest.billing.sources.aws_cur import s3_client
+
+        probe = reconcile_providers.aws_probe(s3_client(params["aws_conn_id"]))
+    else:
+        raise ValueError(f"expected a provider in {PROVIDERS}, got {provider!r}")
+    periods = params.get("periods") or recent_periods(logical_date, int(params.get("months") or 0))
+    return [c.to_json() for c in reconcile.reconcile_published(provider, probe, periods, run_id)]
+
+
+def summarize(results: dict[str, list[dict] | None]) -> dict:
+    """Counts per status; raises ``PermanentError`` naming every discrepancy (slice, measure,
+    difference) -- they are already stored in billing.reconciliation."""
+    from include.ingest.http.exceptions import PermanentError
+
+    checks = [c for found in results.values() if found for c in found]
+    summary = {"checked": len(checks), "providers": {p: None if r is None else len(r) for p, r in results.items()},
+               **{s: sum(c["status"] == s for c in checks) for s in ("ok", "open", "discrepancy")}}
+    bad = [c for c in checks if c["status"] == "discrepancy"]
+    if bad:
+        raise PermanentError(f"expected every published slice to match its provider, got {len(bad)} "
+                             "discrepancies: " + "; ".join(c["detail"] for c in bad)
+                             + " (see billing.reconciliation)")
+    return summary

@@ -1,0 +1,97 @@
+"""Resume inside a chunk: a worker killed (SIGKILL) in the middle of a 50-page Azure chunk
+(one subscription, one month), then the chunk retried -- with its Redis cursor, or after a
+Redis FLUSHALL from the PostgreSQL mirror. The sandbox's request log shows no completed
+page fetched again, and the published slice is exact: the subscription's records as the
+sandbox generates them, and the provider's own aggregate (reconciled at publish)."""
+import multiprocessing
+import os
+import signal
+import time
+from collections import Counter
+
+import pytest
+import redis
+
+from include.ingest.billing.reconcile import publish_reconciled
+from include.ingest.billing.sources import azure_cost
+from include.ingest.billing.sources.pages import MANIFEST, chunk_dir, page_name
+from include.ingest.persist.ledger import SliceVersion
+from include.sandbox import Sandbox
+from include.sandbox.azure.records import records
+from tests.integration.billing.cloud_env import (AZURE_ACCOUNT, RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401
+                                                 load_azure_chunk, page_offset, plan_azure_query, scopes,
+                                                 slice_state)
+
+pytestmark = pytest.mark.integration
+PAGE = 10  # 1,492 rows a month: 500 in the first subscription -> a 50-page (subscription, month) chunk
+# FLUSHALL on the session's own Redis; FLUSHDB (the cursor db only) when INGEST_REDIS_URL points the tests
+# at an existing server, which may be a developer's stack whose Celery broker shares it
+OWN_REDIS = not os.environ.get("INGEST_REDIS_URL")
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    # the quota is not the subject here: relaxed, so the 50 pages take seconds, not a minute
+    with Sandbox(seed=31, scale=1492, months=("2024-01",), providers=("azure",), azure_qpu_limits=RELAXED) as sb:
+        yield sb
+
+
+def _fetch(settings, redis_url, chunk):  # runs in the forked worker that gets killed
+    azure_cost.fetch_query_chunk(azure_client(settings, redis_url), chunk, SliceVersion.from_json(chunk["slice"]))
+
+
+def _pages_saved(conn, chunk):
+    row = conn.execute("SELECT pages_landed FROM billing.cursors WHERE chunk_id = %s", (chunk["chunk_id"],)).fetchone()
+    conn.commit()
+    return row[0] if row else 0
+
+
+def _kill_mid_chunk(conn, settings, redis_url, chunk, at_page=20):
+    worker = multiprocessing.get_context("fork").Process(target=_fetch, args=(settings, redis_url, chunk))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while _pages_saved(conn, chunk) < at_page:
+        assert worker.is_alive() and time.monotonic() < deadline, "the worker ended before it could be killed"
+        time.sleep(0.01)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join(10)
+    return worker.exitcode
+
+
+@pytest.mark.parametrize("flush_redis", [False, True], ids=["redis-cursor", "after-FLUSHALL"])
+def test_a_killed_chunk_resumes_without_refetching_landed_pages(sandbox, cloud_env, redis_url, flush_redis):
+    settings = azure_settings(sandbox, limits=RELAXED)
+    client = azure_client(settings, redis_url)
+    planned = plan_azure_query(client, scopes(sandbox)[:1], window_days=31, page_size=PAGE)
+    (first,) = planned["chunks"]
+    sv = SliceVersion.from_json(first["slice"])
+    since = max((e["seq"] for e in sandbox.requests("azure")), default=0)
+
+    assert _kill_mid_chunk(cloud_env, settings, redis_url, first) == -signal.SIGKILL
+    base = chunk_dir(sv, first["chunk_id"])
+    landed = sum(1 for n in range(1, 51) if (base / page_name(n)).exists())
+    assert 20 <= landed < 50 and not (base / MANIFEST).exists()
+    key = f"cursor:{sv.load_id}|{first['chunk_id']}"
+    if flush_redis:
+        client_redis = redis.Redis.from_url(redis_url)
+        client_redis.flushall() if OWN_REDIS else client_redis.flushdb()
+        assert redis.Redis.from_url(redis_url).get(key) is None  # only PostgreSQL remembers now
+
+    resumed = load_azure_chunk(client, first)  # the task's retry
+    published = publish_reconciled(planned, "resume-run")
+
+    scope_path = f"/{first['scope']}/providers/Microsoft.CostManagement/query"
+    pages = [e for e in sandbox.requests("azure", "azure.query") if e["seq"] > since and e["path"].lower() == scope_path.lower()
+             and e["status"] == 200 and ("$top" in e["query"] or "$skiptoken" in e["query"])]
+    fetched = Counter(page_offset(e) for e in pages)
+    refetched = sorted(offset // PAGE + 1 for offset, n in fetched.items() if n > 1)
+    print(f"\nresume ({'after FLUSHALL' if flush_redis else 'Redis cursor'}): killed after {landed} of 50 pages "
+          f"landed; {len(pages)} page fetches for 50 pages; pages fetched again: {refetched or 'none'}")
+    assert sorted(fetched) == [PAGE * k for k in range(50)]  # every page, in order, none skipped
+    assert all(page > landed for page in refetched) and len(refetched) <= 1  # only the page in flight
+    assert resumed["rows_staged"] + resumed["rows_quarantined"] == 500
+
+    expected = [r for r in records(31, AZURE_ACCOUNT, "2024-01", 0, 1492) if r.res.subscription == 0]
+    count, keys, billed, _, _ = slice_state(cloud_env)
+    assert published["status"] == "published" and published["reconciliation"][0]["status"] == "ok"
+    assert count == keys == len(expected) == 500 and billed == sum(r.cost for r in expected)
