@@ -37,9 +37,11 @@ def run(path: Path, rows: int) -> dict:
     normalized = pipeline.normalize(planned["chunks"][0], landed, normalize_batch,
                                     aws_cur.read_batches)
     times["normalize_s"] = time.perf_counter() - started
+    times["rss_after_normalize_mib"] = _rss()
     mark = time.perf_counter()
     persisted = pipeline.persist(normalized)
     times["persist_s"] = time.perf_counter() - mark
+    times["rss_after_persist_mib"] = _rss()
     mark = time.perf_counter()
     published = pipeline.publish_slice(planned)
     times["publish_s"] = time.perf_counter() - mark
@@ -47,7 +49,11 @@ def run(path: Path, rows: int) -> dict:
     assert published["rows_in"] == rows, (published, rows)
     return {"rows": rows, "seconds": total, **times, "rows_staged": persisted["rows_staged"],
             "normalized": normalized["normalized"],
-            "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mib": _rss()}
+
+
+def _rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
