@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -73,7 +72,7 @@ def synthetic_record(n: int) -> dict:
 
 def generate_file(path: Path, records: int) -> int:
     """Write `records` ISO 2709 records one at a time; return the file size."""
-    from include.ingest.catalog.marc import to_iso2709
+    from include.ingest.catalog.iso2709 import to_iso2709
     with path.open("wb", buffering=1 << 20) as out:
         for n in range(records):
             out.write(to_iso2709(synthetic_record(n)))

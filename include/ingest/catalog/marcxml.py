@@ -25,7 +25,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from include.ingest.catalog.keys import marc_key_fields
-from include.ingest.catalog.marc import RecordTooLong, to_iso2709
+from include.ingest.catalog.iso2709 import RecordTooLong, to_iso2709
 from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
 
 RECORD_START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?record(?=[\s/>])")

@@ -38,7 +38,7 @@ class ParsedRecord:
         if self.kind != MARC:
             return self.graph
         if self.decoded is None:
-            from include.ingest.catalog.marc import decode_record
+            from include.ingest.catalog.iso2709 import decode_record
             self.decoded = decode_record(self.marc)[0]
         return self.decoded
 

@@ -18,7 +18,7 @@ import json
 import psycopg
 
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
-from include.ingest.catalog.marc import inspect
+from include.ingest.catalog.iso2709 import inspect
 from include.ingest.catalog.store import StoreError, lock
 
 

@@ -6,7 +6,8 @@ import uuid
 from pathlib import Path
 
 from include.ingest.catalog import batches
-from include.ingest.catalog.marc import iter_marc, to_iso2709
+from include.ingest.catalog.iso2709 import to_iso2709
+from include.ingest.catalog.marc import iter_marc
 from include.ingest.catalog.pipeline import ingest_batch
 from include.ingest.catalog.plan import plan_batches
 

@@ -2,7 +2,7 @@
 raw bytes and a reason; nothing is lost and nothing stops a file early."""
 import pytest
 
-from include.ingest.catalog.marc import decode_record
+from include.ingest.catalog.iso2709 import decode_record
 
 from tests.integration.catalog.ingest import FIXTURES, ingest, results
 

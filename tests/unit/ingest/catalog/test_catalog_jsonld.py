@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from include.ingest.catalog.jsonld import DOCUMENT, LINES, batch_bounds, framing, iter_jsonld
-from include.ingest.catalog.model import BadRecord, ParsedRecord
+from include.ingest.catalog.model import ParsedRecord
 
 LIBRARY = Path(__file__).resolve().parents[3] / "fixtures" / "library" / "folio-linked-data"
 INSTANCE = {"@id": "http://x/1", "@type": ["http://id.loc.gov/ontologies/bibframe/Instance"]}

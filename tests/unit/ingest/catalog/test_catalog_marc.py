@@ -7,8 +7,8 @@ from pathlib import Path
 import pymarc
 import pytest
 
-from include.ingest.catalog.marc import (MAX_FRAME_BYTES, RecordTooLong, batch_bounds,
-                                         iter_marc, to_iso2709)
+from include.ingest.catalog.iso2709 import RecordTooLong, to_iso2709
+from include.ingest.catalog.marc import MAX_FRAME_BYTES, batch_bounds, iter_marc
 from include.ingest.catalog.model import BadRecord, ParsedRecord
 
 LIBRARY = Path(__file__).resolve().parents[3] / "fixtures" / "library"

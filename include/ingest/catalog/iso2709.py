@@ -1,0 +1,246 @@
+"""One ISO 2709 (MARC 21 binary) record: validate, decode, encode.
+
+* `inspect(chunk)` validates a UTF-8 / ASCII record completely — leader digits, directory,
+  every field inside the record and ending in 0x1E, UTF-8 data, no NUL — without building
+  it, and returns the fields the match keys come from (reading costs less than pymarc's
+  own parse this way);
+* `decode_record(chunk)` builds MARC-in-JSON, converting MARC-8 (leader/09 blank) with
+  pymarc's `MARC8ToUnicode` (its unmappable-character messages become warnings);
+* `to_iso2709(content)` encodes UTF-8 ISO 2709 and refuses (RecordTooLong) a record over
+  99,999 bytes or a field over 9,999 bytes instead of writing a corrupt length, which is
+  what pymarc's `as_marc` does.
+
+Every problem raises MarcError with a message that says where, what was expected and what
+was found; the file reader (marc.py) turns it into a BadRecord.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+from pymarc.marc8 import MARC8ToUnicode
+
+from include.ingest.catalog.model import KeyFields
+
+FT = 0x1E
+MAX_RECORD_BYTES = 99_999  # 5-digit record length (leader/00-04)
+MAX_FIELD_BYTES = 9_999  # 4-digit field length (directory)
+
+
+class MarcError(ValueError):
+    """One record cannot be decoded; the message says where and why."""
+
+
+class RecordTooLong(ValueError):
+    """The record cannot be written as ISO 2709; write MARCXML instead."""
+
+
+def _digits(raw: bytes, what: str) -> int:
+    if not raw.isdigit():
+        raise MarcError(f"{what}: expected {len(raw)} digits, got {raw!r}")
+    return int(raw)
+
+
+def _marc8(data: bytes, where: str, warnings: list[str]) -> str:
+    if data.isascii() and b"\x1b" not in data:
+        return data.decode("ascii")
+    messages = io.StringIO()
+    try:
+        # pymarc reports unmappable characters on stderr and substitutes a space
+        with contextlib.redirect_stderr(messages):
+            text = MARC8ToUnicode(quiet=False).translate(data)
+    except (IndexError, TypeError, UnicodeDecodeError, ValueError) as exc:
+        raise MarcError(f"{where}: MARC-8 data cannot be converted ({exc}); convert the file "
+                        f"with yaz-marcdump -f marc8 -t utf8 and re-ingest") from exc
+    warnings.extend(f"{where}: {line}" for line in messages.getvalue().splitlines())
+    return text
+
+
+def choose_encoding(chunk: bytes, flag: str) -> tuple[str, bool]:
+    """(encoding, guessed) for one record from leader/09 and its bytes."""
+    if flag == "a":
+        return "utf-8", False
+    if chunk.isascii():
+        return ("marc-8", False) if b"\x1b" in chunk else ("ascii", False)
+    if b"\x1b" not in chunk:
+        try:
+            chunk.decode("utf-8")
+            return "utf-8", True  # valid UTF-8 high bytes are not plausible ANSEL
+        except UnicodeDecodeError:
+            pass
+    return "marc-8", False
+
+
+def _data_field(tag: str, raw: bytes, encoding: str, warnings: list[str]) -> dict:
+    if encoding == "marc-8":
+        parts = raw.split(b"\x1f")
+        indicators = parts[0].decode("latin-1")
+        subfields = [{p[:1].decode("latin-1"): _marc8(p[1:], f"{tag}${p[:1].decode('latin-1')}",
+                                                       warnings)} for p in parts[1:] if p]
+    else:
+        text = raw.decode(encoding)  # UnicodeDecodeError: reported by decode_record
+        parts = text.split("\x1f")
+        indicators = parts[0]
+        subfields = [{p[0]: p[1:]} for p in parts[1:] if p]
+        if not text.isascii() and any(not p[0].isascii() for p in parts[1:] if p):
+            warnings.append(f"field {tag}: non-ASCII subfield code kept as read")
+    if len(indicators) != 2:
+        warnings.append(f"field {tag}: expected 2 indicators, got {indicators!r}; "
+                        f"{'padded with blanks' if len(indicators) < 2 else 'extra dropped'}")
+        indicators = (indicators + "  ")[:2]
+    return {tag: {"ind1": indicators[0], "ind2": indicators[1], "subfields": subfields}}
+
+
+_DIRECTORY = re.compile(rb"(?:[\x00-\xff]{3}\d{9})+")
+
+
+def _directory_error(directory: bytes) -> MarcError:
+    """The precise complaint about a directory that is not (3 bytes + 9 digits)*."""
+    for i in range(0, len(directory), 12):
+        tag = directory[i:i + 3].decode("latin-1")
+        _digits(directory[i + 3:i + 7], f"directory entry {i // 12} ({tag}) length")
+        _digits(directory[i + 7:i + 12], f"directory entry {i // 12} ({tag}) offset")
+    return MarcError("directory is malformed")  # unreachable for a directory of 12-byte entries
+
+
+def _head(chunk: bytes) -> tuple[int, bytes]:
+    """(base address, directory) of a framed record, after the structural checks."""
+    size = len(chunk)
+    if size > MAX_RECORD_BYTES:
+        raise MarcError(f"record is {size:,} bytes; ISO 2709 allows at most 99,999 (5-digit "
+                        f"length): re-export it as MARCXML")
+    if size < 26:
+        raise MarcError(f"expected at least 26 bytes (leader, directory end, terminator), "
+                        f"got {size}")
+    if b"\x00" in chunk:
+        raise MarcError(f"NUL byte at record byte {chunk.index(0)}; MARC data cannot hold it")
+    declared = _digits(chunk[0:5], "leader/00-04 (record length)")
+    if declared != size:
+        raise MarcError(f"leader/00-04 says {declared} bytes, got {size} up to the record "
+                        f"terminator: the record is truncated or its length is wrong")
+    base = _digits(chunk[12:17], "leader/12-16 (base address of data)")
+    if not 25 <= base < size:
+        raise MarcError(f"base address {base} is outside the record (expected 25..{size - 1})")
+    if chunk[base - 1] != FT:
+        raise MarcError(f"expected the directory to end with 0x1E at byte {base - 1}, got "
+                        f"0x{chunk[base - 1]:02x}")
+    directory = chunk[24:base - 1]
+    if not directory or len(directory) % 12:
+        raise MarcError(f"directory is {len(directory)} bytes, expected a positive multiple "
+                        f"of 12 (one 12-byte entry per field)")
+    if not _DIRECTORY.fullmatch(directory):
+        raise _directory_error(directory)
+    return base, directory
+
+
+def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
+    """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record (ending in
+    0x1D). Raises MarcError naming the first structural problem."""
+    base, directory = _head(chunk)
+    leader = chunk[:24].decode("latin-1")  # stray high bytes occur in real leaders
+    encoding, guessed = choose_encoding(chunk, leader[9])
+    control_encoding = "utf-8" if encoding == "utf-8" else "latin-1"
+    warnings: list[str] = []
+    fields = []
+    append = fields.append
+    last = len(chunk) - 1
+    tag = ""
+    try:
+        for i in range(0, len(directory), 12):
+            tag = directory[i:i + 3].decode("latin-1")
+            start = base + int(directory[i + 7:i + 12])
+            end = start + int(directory[i + 3:i + 7])
+            if end <= start or end > last or chunk[end - 1] != FT:
+                raise _field_error(chunk, tag, i // 12, start, end, base)
+            if tag < "010" and tag.isdigit():
+                append({tag: chunk[start:end - 1].decode(control_encoding)})
+            else:
+                append(_data_field(tag, chunk[start:end - 1], encoding, warnings))
+    except UnicodeDecodeError as exc:
+        raise MarcError(f"field {tag}: expected {encoding} (leader/09), got byte "
+                        f"0x{exc.object[exc.start]:02x} at field byte {exc.start}; fix the "
+                        f"record's encoding and re-ingest") from exc
+    if encoding != "ascii" and leader[9] != "a":
+        leader = leader[:9] + "a" + leader[10:]  # the content is Unicode now
+    return {"leader": leader, "fields": fields}, encoding, guessed, warnings
+
+
+def _field_error(chunk: bytes, tag: str, entry: int, start: int, end: int,
+                 base: int) -> MarcError:
+    if end <= start or end > len(chunk) - 1:
+        return MarcError(f"field {tag} (directory entry {entry}) spans bytes {start}..{end}, "
+                         f"outside the record's data ({base}..{len(chunk) - 1})")
+    return MarcError(f"field {tag} (directory entry {entry}): expected 0x1E at byte {end - 1}, "
+                     f"got 0x{chunk[end - 1]:02x}; directory and data disagree")
+
+
+_KEY_TAGS = frozenset((b"001", b"003", b"005", b"020", b"035"))
+
+
+def inspect(chunk: bytes) -> KeyFields:
+    """Validate a UTF-8 (or ASCII) record without building it, and return its key fields.
+
+    Checks everything `decode_record` would reject — leader digits, directory, every field
+    inside the record and ending in 0x1E, the data decoding as UTF-8, no NUL — but decodes
+    only 001/003/005/020/035, so a valid record costs a fraction of a full parse.
+    """
+    base, directory = _head(chunk)
+    try:
+        chunk[base:-1].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = base + exc.start
+        tag = next((directory[i:i + 3].decode("latin-1") for i in range(0, len(directory), 12)
+                    if 0 <= at - base - int(directory[i + 7:i + 12]) < int(directory[i + 3:i + 7])),
+                   "?")
+        raise MarcError(f"field {tag}: expected UTF-8 (leader/09 = a), got byte "
+                        f"0x{chunk[at]:02x} at record byte {at}; fix the record's encoding "
+                        f"and re-ingest") from exc
+    last = len(chunk) - 1
+    f001 = f003 = f005 = None
+    oclc, isbn = [], []
+    for i in range(0, len(directory), 12):
+        start = base + int(directory[i + 7:i + 12])
+        end = start + int(directory[i + 3:i + 7])
+        if end <= start or end > last or chunk[end - 1] != FT:
+            raise _field_error(chunk, directory[i:i + 3].decode("latin-1"), i // 12, start,
+                               end, base)
+        tag = directory[i:i + 3]
+        if tag in _KEY_TAGS:
+            value = chunk[start:end - 1].decode("utf-8")
+            if tag == b"001":
+                f001 = f001 or value.strip()
+            elif tag == b"003":
+                f003 = f003 or value.strip()
+            elif tag == b"005":
+                f005 = f005 or value.strip()
+            else:
+                (oclc if tag == b"035" else isbn).extend(
+                    part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a")
+    return f001, f003, f005, oclc, isbn
+
+
+def to_iso2709(content: dict) -> bytes:
+    """The record as UTF-8 ISO 2709 (leader/09 = a), or RecordTooLong."""
+    body, directory = bytearray(), bytearray()
+    for field in content["fields"]:
+        ((tag, value),) = field.items()
+        if isinstance(value, str):
+            data = value.encode() + b"\x1e"
+        else:
+            data = ((value["ind1"] + value["ind2"]).encode() + b"".join(
+                b"\x1f" + code.encode() + text.encode()
+                for sub in value["subfields"] for code, text in sub.items()) + b"\x1e")
+        if len(data) > MAX_FIELD_BYTES:
+            raise RecordTooLong(f"field {tag} is {len(data):,} bytes; ISO 2709 allows at most "
+                                f"9,999 per field — export this record as MARCXML")
+        directory += f"{tag:>03}{len(data):04d}{len(body):05d}".encode()
+        body += data
+    base = 24 + len(directory) + 1
+    total = base + len(body) + 1
+    if total > MAX_RECORD_BYTES:
+        raise RecordTooLong(f"record is {total:,} bytes; ISO 2709 allows at most 99,999 — "
+                            f"export this record as MARCXML")
+    leader = (content.get("leader") or "").ljust(24)[:24]
+    leader = f"{total:05d}{leader[5:9]}a{leader[10:12]}{base:05d}{leader[17:]}"
+    return leader.encode("latin-1") + bytes(directory) + b"\x1e" + bytes(body) + b"\x1d"
