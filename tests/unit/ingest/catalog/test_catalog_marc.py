@@ -151,3 +151,33 @@ def test_writer_refuses_records_iso2709_cannot_hold():
         {"500": {"ind1": " ", "ind2": " ", "subfields": [{"a": "x" * 9000}]}}] * 12}
     with pytest.raises(RecordTooLong, match="record is 108,.* at most 99,999"):
         to_iso2709(many)
+
+
+def raw_record(fields: list[tuple[bytes, bytes]], flag: bytes = b" ") -> bytes:
+    """ISO 2709 from raw field bytes (any encoding): what a MARC-8 vendor file holds."""
+    directory, body = b"", b""
+    for tag, data in fields:
+        data += b"\x1e"
+        directory += tag + b"%04d%05d" % (len(data), len(body))
+        body += data
+    base = 24 + len(directory) + 1
+    leader = b"%05dnam %s22%05d a 4500" % (base + len(body) + 1, flag, base)
+    return leader + directory + b"\x1e" + body + b"\x1d"
+
+
+def test_marc8_that_outgrows_iso2709_once_converted_is_reported():
+    fits = raw_record([(b"001", b"m1"), (b"500", b"  \x1fa" + b"\xa1" * 4000)])
+    grows = raw_record([(b"001", b"m2"), (b"500", b"  \x1fa" + b"\xa1" * 6000)])
+    ours = read(fits + grows + record("after"))
+    assert kinds(ours) == ["ok", "bad", "ok"]
+    assert ours[0].encoding == "marc-8" and ours[0].content["fields"][1]["500"]["subfields"] == [
+        {"a": "Ł" * 4000}]
+    assert ours[1].reason.startswith("converted from MARC-8 to UTF-8: field 500 is 12,00")
+    assert ours[1].raw == grows  # the DLQ gets the bytes as they came
+
+
+def test_marc8_combining_diacritics_are_reordered_and_composed():
+    # ANSEL 0xE2 (acute) precedes its base letter; Unicode wants é after composition
+    (item,) = read(raw_record([(b"245", b"10\x1faCaf\xe2e")]))
+    assert item.content["fields"][0]["245"]["subfields"] == [{"a": "Café"}]
+    assert item.marc[9:10] == b"a"  # stored as UTF-8 and says so

@@ -120,3 +120,12 @@ def test_utf16_input_is_refused_with_advice():
 def test_not_xml_records_at_all():
     (item,) = read(b"<html><body>hello</body></html>")
     assert "no MARCXML <record> element" in item.reason
+
+
+def test_a_record_iso2709_cannot_hold_is_reported_not_stored():
+    long_note = ('<marc:datafield tag="500" ind1=" " ind2=" "><marc:subfield code="a">'
+                 + "x" * 9000 + "</marc:subfield></marc:datafield>")
+    huge = rec("2").replace("</marc:record>", long_note * 12 + "</marc:record>")
+    items = read(collection(rec("1"), huge, rec("3")))
+    assert kinds(items) == ["ok", "bad", "ok"]
+    assert "ISO 2709 allows at most 99,999" in items[1].reason and b"xxxx" in items[1].raw
