@@ -8,13 +8,17 @@ import os
 import signal
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import redis
+from airflow.sdk import RetryAction
 
 from include.ingest.billing.reconcile import publish_reconciled
 from include.ingest.billing.sources import azure_cost
 from include.ingest.billing.sources.pages import MANIFEST, chunk_dir, page_name
+from include.ingest.http.exceptions import ThrottledError
+from include.ingest.http.retry_policy import IngestRetryPolicy
 from include.ingest.persist.ledger import SliceVersion
 from include.sandbox import Sandbox
 from include.sandbox.azure.records import records
@@ -95,3 +99,27 @@ def test_a_killed_chunk_resumes_without_refetching_landed_pages(sandbox, cloud_e
     count, keys, billed, _, _ = slice_state(cloud_env)
     assert published["status"] == "published" and published["reconciliation"][0]["status"] == "ok"
     assert count == keys == len(expected) == 500 and billed == sum(r.cost for r in expected)
+
+
+def test_a_long_retry_after_ends_the_attempt_and_the_retry_resumes(sandbox, cloud_env, redis_url):
+    client = azure_client(azure_settings(sandbox, limits=RELAXED), redis_url)
+    planned = plan_azure_query(client, scopes(sandbox)[1:2], window_days=31, page_size=PAGE)
+    (chunk,) = planned["chunks"]
+    since = max((e["seq"] for e in sandbox.requests("azure")), default=0)
+    sandbox.set_faults("azure.query:429:nth=21:retry_after=120")  # page 21: "come back in two minutes"
+    try:
+        with pytest.raises(ThrottledError) as caught:
+            load_azure_chunk(client, chunk)
+    finally:
+        sandbox.clear_faults()
+    decision = IngestRetryPolicy().evaluate(caught.value, try_number=1, max_tries=7)
+    assert decision.action is RetryAction.RETRY and decision.retry_delay >= timedelta(seconds=120)
+    assert "ends and Airflow retries" in str(caught.value)
+    assert _pages_saved(cloud_env, chunk) == 20
+
+    resumed = load_azure_chunk(client, chunk)  # Airflow's retry, two minutes later
+    scope_path = f"/{chunk['scope']}/providers/Microsoft.CostManagement/query".lower()
+    pages = Counter(page_offset(e) for e in sandbox.requests("azure", "azure.query")
+                    if e["seq"] > since and e["path"].lower() == scope_path and e["status"] == 200)
+    assert sorted(pages) == [PAGE * k for k in range(len(pages))] and set(pages.values()) == {1}
+    assert len(pages) == 50 and resumed["rows_staged"] == 496  # the second subscription's 496 records
