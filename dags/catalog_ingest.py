@@ -55,12 +55,15 @@ def catalog_ingest():
         get_current_context()["batch_label"] = f"batch-{batch['batch_no']:04d}"
         return run_batch(batch)
 
-    @task(queue=DEFAULT, trigger_rule="all_done")
-    def summarize(results, run_id=None) -> dict:
+    # all_done: runs even when batches failed, to name them; taking plan's output makes it
+    # fail (and the run with it) when plan itself failed.
+    @task(queue=DEFAULT, trigger_rule="all_done", retries=1)
+    def summarize(batches: list[dict], results, run_id=None) -> dict:
         from include.ingest.catalog.tasks import summarize_run
-        return summarize_run(run_id)
+        return summarize_run(run_id, len(batches))
 
-    summarize(ingest_batch.expand(batch=plan()))
+    batches = plan()
+    summarize(batches, ingest_batch.expand(batch=batches))
 
 
 catalog_ingest()

@@ -60,11 +60,14 @@ def run_batch(descriptor: dict) -> dict:
         raise _fail_fast(exc) from exc
 
 
-def summarize_run(run_id: str) -> dict:
+def summarize_run(run_id: str, planned: int | None = None) -> dict:
     """The run's counts; fails naming every batch that did not commit."""
     with connect() as conn:
         summary = batches.run_summary(conn, run_id)
     log.info("catalog ingest %s: %s", run_id, summary)
+    if planned is not None and summary["batches"] != planned:
+        raise RuntimeError(f"expected {planned} batches registered for run {run_id}, got "
+                           f"{summary['batches']}; clear the plan task to register them")
     if summary["not_committed"]:
         failed = ", ".join(f"{b['batch_id']} ({b['last_error'] or 'did not run'})"
                            for b in summary["not_committed"])
