@@ -3,6 +3,8 @@ the landing zone, JSON in and out (the DAG files themselves are covered by tests
 import json
 import shutil
 import uuid
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -57,3 +59,28 @@ def test_bad_params_fail_fast(env, catalog):
         tasks.plan_run({**PARAMS, "source": "inbox/missing.mrc"}, "r")
     with pytest.raises(AirflowFailException, match="no batch nope"):
         tasks.rollback("nope")
+
+
+@pytest.fixture
+def http_fixtures():
+    """A real HTTP server on a free port serving tests/fixtures/library/."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(FIXTURES))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_url_is_landed_once_per_run_then_ingested(env, catalog, http_fixtures):
+    url = f"{http_fixtures}/marc2bibframe2/collection.xml"
+    descriptors, _, summary = run_dag(url)
+    landed = descriptors[0]["source"]
+    assert "/landing/raw/catalog/" in landed and landed.endswith("/collection.xml")
+    assert Path(urlparse(landed).path).read_bytes() == (
+        FIXTURES / "marc2bibframe2" / "collection.xml").read_bytes()  # raw first, unchanged
+    assert summary["created"] == 3 and descriptors[0]["format"] == "marcxml"
