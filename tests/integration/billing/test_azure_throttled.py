@@ -15,7 +15,8 @@ from tests.integration.billing.cloud_env import (azure_client, azure_settings, c
                                                  load_azure_chunk, plan_azure_query, scopes, slice_state)
 
 pytestmark = pytest.mark.integration
-FAULTS = "azure.query:429:rate=0.15:retry_after=1;azure.query:429-bare:rate=0.18"  # 15 % + 85 % x 18 % ≈ 30 %
+# 17 % with retry headers, then 20 % of the rest bare: with this seed exactly 12 of the 40 calls (30 %), 6 + 6
+FAULTS = "azure.query:429:rate=0.17:retry_after=1;azure.query:429-bare:rate=0.2"
 LIMITS = ((10, 12), (60, 60), (3600, 600))
 
 
@@ -87,5 +88,5 @@ def test_throttled_month_with_two_workers_is_exact_and_within_the_quota(cloud_en
           f"{len(refused)} answered 429 ({len(refused) / len(log):.0%}; {len(bare)} without retry headers); "
           f"quota peaks {quota['max_attempted_qpu_10s']}/10 s, {quota['max_attempted_qpu_60s']}/60 s; "
           f"wall {wall:.1f} s (fetch {fetched:.1f} s) vs quota-bound ideal {ideal:.1f} s = {ratio:.2f}x")
-    assert 0.2 <= len(refused) / len(log) <= 0.45 and bare and len(bare) < len(refused)
+    assert 0.25 <= len(refused) / len(log) <= 0.35 and 0 < len(bare) < len(refused)
     assert ratio <= 1.5

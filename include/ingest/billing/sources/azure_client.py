@@ -77,12 +77,15 @@ class TenantQuota:
 
     def take(self, qpu: int = 1) -> list[str]:
         """Take ``qpu`` tokens in every window (blocking; ThrottledError past max_wait_s)."""
-        members = []
-        for _ in range(qpu):
-            member = uuid.uuid4().hex
-            for limiter in self.limiters:
-                limiter.acquire(member)
-            members.append(member)
+        members: list[str] = []
+        try:
+            for _ in range(qpu):
+                members.append(uuid.uuid4().hex)
+                for limiter in self.limiters:
+                    limiter.acquire(members[-1])
+        except Exception:  # e.g. ThrottledError from a longer window: give back what was taken
+            self.refund(members)
+            raise
         return members
 
     def refund(self, members: list[str]) -> None:
@@ -110,7 +113,7 @@ class AzureClient:
         self._tokens: dict[str, Any] = {}
 
     def token(self, scope: str = MANAGEMENT_SCOPE) -> str:
-        """A bearer token (azure-identity caches it and renews it before expiry)."""
+        """A bearer token for ``scope``, reused until five minutes before it expires."""
         from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 
         cached = self._tokens.get(scope)
@@ -132,11 +135,12 @@ class AzureClient:
         """One logical request: quota (``qpu`` tokens), then the error table's retry loop."""
 
         def send():
-            members = self.quota.take(qpu) if qpu else []
-            self.calls += 1
+            # the token first: failing to get one must not spend the tenant's quota
             headers = {"Authorization": f"Bearer {self.token(scope)}"}
             if scope == STORAGE_SCOPE:
                 headers["x-ms-version"] = "2021-08-06"  # blob REST needs a version with bearer auth
+            members = self.quota.take(qpu) if qpu else []
+            self.calls += 1
             response = self.session.request(method, url, json=body, stream=stream, timeout=(10, 120),
                                             headers=headers)
             if response.status_code == 429:
