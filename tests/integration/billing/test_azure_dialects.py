@@ -55,3 +55,20 @@ def test_every_dialect_and_the_query_api_agree(cloud_env, redis_url):
     print(f"\nazure dialects: {len(query_rows)} charges identical across {', '.join(DIALECTS)} and the "
           f"Query API ({tagged} tagged)")
     assert tagged > 0
+
+
+def test_billing_account_scope_groups_by_subscription_and_type_and_stays_exact(cloud_env, redis_url):
+    with Sandbox(seed=62, scale=150, months=("2024-01",), providers=("azure",), azure_qpu_limits=RELAXED) as sb:
+        client = azure_client(azure_settings(sb, limits=RELAXED), redis_url)
+        account_scope = sb.endpoints["azure"]["scope"]  # ResourceId grouping is refused at this scope
+        planned = plan_azure_query(client, [account_scope], window_days=31, page_size=500)
+        for chunk in planned["chunks"]:
+            load_azure_chunk(client, chunk)
+        published = publish_reconciled(planned)
+        golden, subscriptions = sb.golden("azure", "2024-01"), set(sb.endpoints["azure"]["subscriptions"])
+    assert published["status"] == "published" and published["rows_quarantined"] == 0
+    assert Decimal(published["billed_cost"]) == Decimal(golden["sums"]["Cost"])
+    assert published["rows_published"] < golden["rows"]  # one row per day, subscription and resource type
+    subs, services = cloud_env.execute("SELECT array_agg(DISTINCT sub_account_id), array_agg(DISTINCT "
+                                       "service_name) FROM billing.line_items").fetchone()
+    assert set(subs) == subscriptions and all(s.startswith("microsoft.") for s in services)

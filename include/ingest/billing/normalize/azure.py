@@ -13,9 +13,10 @@ with its ⚠ fixed):
 * ChargeCategory from ChargeType: Usage, Purchase, Tax kept; UnusedReservation /
   UnusedSavingsPlan -> Usage (status Unused); anything else (Refund, RoundingAdjustment …)
   -> Adjustment; no ChargeType column (PAYG, German exports) -> Usage.
-* ServiceName = ConsumedService (``microsoft.compute``), taken from the resource id's
-  provider namespace when the dialect has no ConsumedService column, so every dialect
-  names a service the same; ServiceCategory from ``lookups/azure_category_mapping.csv``.
+* ServiceName = ConsumedService (``microsoft.compute``), taken from the resource id's (or
+  ResourceType's) provider namespace when the dialect has no ConsumedService column, so
+  every dialect names a service the same; ServiceCategory from
+  ``lookups/azure_category_mapping.csv``.
 * Tags: a JSON object with sorted keys (brace-less tags are wrapped first).
 
 Rows that cannot be parsed or break a FOCUS rule come back quarantined with every reason.
@@ -132,8 +133,11 @@ def _build(cols: AzureColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
 
     resource_id = cols.strings("resource_id")
     parts = Distinct(resource_id)
+    resource_type = pc.coalesce(map_distinct(cols.strings("resource_type"), lambda t: t and t.lower(), pa.string()),
+                                parts.map(lambda r: _resource_parts(r)[1], pa.string()))
     service = pc.coalesce(map_distinct(cols.strings("consumed_service"), lambda s: s and s.lower(), pa.string()),
                           parts.map(lambda r: _resource_parts(r)[0], pa.string()),
+                          map_distinct(resource_type, lambda t: t and t.split("/")[0], pa.string()),
                           cols.strings("meter_category"))  # last resort: a row without a resource
     cols.require("consumed_service", service)
     location = cols.strings("location")
@@ -163,7 +167,7 @@ def _build(cols: AzureColumns, ctx: NormalizeContext) -> dict[str, pa.Array]:
         "RegionId": map_distinct(location, lambda v: v and v.lower().replace(" ", ""), pa.string()),
         "RegionName": location, "ResourceId": resource_id,
         "ResourceName": pc.coalesce(cols.strings("resource_name"), parts.map(lambda r: _resource_parts(r)[2], pa.string())),
-        "ResourceType": parts.map(lambda r: _resource_parts(r)[1], pa.string()),
+        "ResourceType": resource_type,
         "ServiceCategory": map_distinct(service, lambda s: service_category("azure", s), pa.string()),
         "ServiceName": service, "SkuId": cols.strings("meter_id"), "SkuPriceId": none,
         "SubAccountId": pc.coalesce(cols.strings("subscription_id"), parts.map(_subscription_of, pa.string())),

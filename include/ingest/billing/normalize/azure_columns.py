@@ -33,6 +33,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "subscription_name": ("subscriptionname",),
     "resource_id": ("resourceid", "instanceid"),
     "resource_name": ("resourcename",),
+    "resource_type": ("resourcetype",),
     "resource_group": ("resourcegroup", "resourcegroupname"),
     "location": ("resourcelocation",),
     "meter_category": ("metercategory",),
