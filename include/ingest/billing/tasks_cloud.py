@@ -20,13 +20,14 @@ def _connection(conn_id: str):
 
 def azure_client(conn_id: str):
     from include.ingest.billing.sources.azure_client import AzureClient, AzureSettings
+    from include.ingest.http.exceptions import PermanentError
     from include.ingest.state import redis_client
 
     connection = _connection(conn_id)
     redis_conn = redis_client()
-    if redis_conn is None:
-        raise ValueError("INGEST_REDIS_URL is not set; expected the Redis URL that holds the shared Azure "
-                         "quota limiter and cursors (the local stack sets it; see README)")
+    if redis_conn is None:  # without the shared limiter every worker would spend the quota alone
+        raise PermanentError("INGEST_REDIS_URL is not set; expected the Redis URL that holds the shared "
+                             "Azure quota limiter and cursors (the local stack sets it; see README)")
     return AzureClient(AzureSettings.from_connection(connection), redis_conn), connection.extra_dejson
 
 
