@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--faults", default="", help="fault spec, JSON, or @file (see include/sandbox/README.md)")
     serve.add_argument("--data", type=Path, default=None, help="directory of real files to serve (aws/, aws-cur/, azure/, gcp/)")
     serve.add_argument("--state-dir", type=Path, default=None, help="where generated files live (default: a temp dir, removed on exit)")
+    serve.add_argument("--azure-client-id", default=None,
+                       help="OAuth2 client id the Azure token endpoint accepts; its secret is "
+                            "read from $SANDBOX_CLIENT_SECRET (default: the public emulator pair "
+                            "sandbox-client / sandbox-secret)")
     serve.add_argument("--ready-file", type=Path, default=None, help="also write the ready JSON here")
     serve.add_argument("--rows-per-file", type=int, default=100_000, help="CUR rows per data file / Azure rows per export part")
     serve.add_argument("--azure-page-size", type=int, default=1000)
@@ -82,6 +86,14 @@ def serve(args: argparse.Namespace) -> int:
                      azure_rows_per_part=args.rows_per_file, azure_page_size=args.azure_page_size,
                      gcp_page_size=args.gcp_page_size,
                      tls_hostnames=tuple(n.strip() for n in args.tls_hostnames.split(",") if n.strip()))
+    if args.azure_client_id:
+        secret = os.environ.get("SANDBOX_CLIENT_SECRET")
+        if not secret:
+            print("sandbox: --azure-client-id needs $SANDBOX_CLIENT_SECRET set (the client "
+                  "secret; kept out of the command line and the logs)", file=sys.stderr)
+            return 2
+        config.azure_clients = {args.azure_client_id: secret}
+        config.client_secret_from_env = True
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

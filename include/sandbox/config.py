@@ -39,6 +39,7 @@ class SandboxConfig:
     # Azure
     azure_tenant: str = "00000000-0000-4000-8000-00000000a2a2"
     azure_clients: dict[str, str] = field(default_factory=lambda: {"sandbox-client": "sandbox-secret"})
+    client_secret_from_env: bool = False  # azure_clients' secret came from $SANDBOX_CLIENT_SECRET
     azure_billing_account: str = "12345678"
     azure_page_size: int = 1000
     azure_max_page_size: int = 5000

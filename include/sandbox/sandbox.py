@@ -123,7 +123,11 @@ class Sandbox:
         if "azure" in self.servers:
             out["azure"] = {"url": self.azure_url, "tls_url": self.azure_tls_url, "ca_cert": self.azure_ca_cert,
                             "authority": self.azure_tls_url, "tenant": c.azure_tenant,
-                            "client_id": next(iter(c.azure_clients)), "client_secret": next(iter(c.azure_clients.values())),
+                            "client_id": next(iter(c.azure_clients)),
+                            # a secret given through the environment is never echoed (the
+                            # ready JSON goes to logs); the built-in emulator one is public
+                            "client_secret": ("from $SANDBOX_CLIENT_SECRET" if c.client_secret_from_env
+                                              else next(iter(c.azure_clients.values()))),
                             "billing_account": c.azure_billing_account,
                             "scope": f"providers/Microsoft.Billing/billingAccounts/{c.azure_billing_account}",
                             "subscriptions": self.servers["azure"].data.subscription_ids(),

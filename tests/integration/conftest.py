@@ -49,7 +49,8 @@ def warehouse_url(postgres_admin_url):
 
 
 BILLING_TABLES = ("billing.line_items", "billing.staging_line_items", "billing.quarantine",
-                  "billing.chunk_loads", "billing.dlq", "billing.ledger")
+                  "billing.chunk_loads", "billing.dlq", "billing.ledger", "billing.cursors",
+                  "billing.reconciliation")
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def test_worker_groups_and_queues_agree_everywhere():
 def test_shared_settings_match_the_local_stack(local_env):
     common = COMPOSE["x-airflow-common"]["environment"]
     assert set(local_env) - set(common) <= {
-        "AIRFLOW_HOME", "INGEST_STACK_HOME", "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT",
+        "AIRFLOW_HOME", "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL"} | {
         k for k in local_env if k.startswith("STACK_PORT_")}
     for key in SAME_VALUE:

@@ -96,5 +96,11 @@ def previous_month_needs_refresh(planned: dict, params: dict) -> bool:
     return needs_refresh(sv.provider, sv.billing_account, planned["previous_period"])
 
 
+def _cloud_replayers() -> dict:
+    from include.ingest.billing import tasks_cloud
+    return {"azure": (tasks_cloud.fetch_azure, tasks_cloud.normalize_azure),
+            "gcp": (tasks_cloud.fetch_gcp, tasks_cloud.normalize_gcp)}
+
+
 # provider → (fetch(chunk, conn_id), normalize(fetched)) for DLQ replays
-REPLAYERS = {"aws": (fetch_aws_cur, normalize_aws_cur)}
+REPLAYERS = {"aws": (fetch_aws_cur, normalize_aws_cur), **_cloud_replayers()}

@@ -4,10 +4,6 @@ import pytest
 from include.sandbox import Sandbox
 from include.sandbox.aws.server import s3_client
 
-BILLING_TABLES = ("billing.line_items", "billing.staging_line_items", "billing.quarantine",
-                  "billing.chunk_loads", "billing.dlq", "billing.ledger")
-
-
 @pytest.fixture(scope="module")
 def sandbox():
     sb = Sandbox(seed=11, scale=900, months=("2024-01",), providers=("aws",),
