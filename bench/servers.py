@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 
 import psycopg
@@ -11,7 +12,7 @@ import psycopg
 from devstack.servers import LocalPostgres, LocalRedis
 from devstack.state import ROOT, free_port
 
-HOME = ROOT / ".local" / "bench-servers"
+HOME = ROOT / ".local" / "bench-servers" / str(os.getpid())  # per run: runs never share
 
 
 @contextlib.contextmanager
@@ -36,6 +37,7 @@ def bench_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if server:
             server.stop()
+            shutil.rmtree(server.datadir.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ code as the local stack, devstack/servers.py) and stopped at the end of the sess
 Each session works in its own fresh database.
 """
 import os
+import shutil
 import uuid
 
 import psycopg
@@ -14,7 +15,15 @@ import pytest
 from devstack.servers import LocalPostgres, LocalRedis
 from devstack.state import ROOT, free_port
 
-SERVERS_HOME = ROOT / ".local" / "test-servers"
+# One directory per pytest process: two sessions in one checkout (a developer's and an
+# agent's, or CI re-runs) must not find each other's servers on unknown ports.
+SERVERS_HOME = ROOT / ".local" / "test-servers" / str(os.getpid())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_home_removed():
+    yield
+    shutil.rmtree(SERVERS_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
