@@ -1,9 +1,10 @@
 """`make demo`: run the project's DAGs on the local stack over the REST API, print a summary.
 
-Runs: the stack self-check, then AWS CUR → FOCUS for the real anonymized CUR sample and for
+Runs: the stack self-check; AWS CUR → FOCUS for the real anonymized CUR sample and for
 generated legacy-CUR and CUR 2.0 months from the provider sandbox, each checked against the
-sandbox's golden totals (rows, exact Decimal sums); then one slice again, to show a re-run
-changes nothing.
+sandbox's golden totals (rows, exact Decimal sums), then one slice again to show a re-run
+changes nothing; Azure Cost Management and GCP BigQuery months (reconciled at publish
+against the provider's own totals); and a real MARC-8 vendor file into the catalog.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import requests
 
 from devstack.api import AirflowClient
 from devstack.celery_health import celery_executions
-from devstack.state import ADMIN_PASSWORD, ADMIN_USER, StackState
+from devstack.state import ADMIN_PASSWORD, ADMIN_USER, ROOT, StackState
 
 REAL_CUR = {"layout": "cur1", "prefix": "user", "report": "user-cur",
             "billing_account": "123412340534", "billing_period": "2023-11"}
@@ -26,7 +27,14 @@ DEMO_RUNS = [
     ("billing_aws_cur", {"layout": "cur2", "prefix": "cur2", "report": "sandbox-cur2",
                          "billing_period": "2024-02"}, ("aws-cur2", "line_item_net_unblended_cost")),
     ("billing_aws_cur", REAL_CUR, ("aws-cur", "lineItem/UnblendedCost")),  # re-run: no change
+    ("billing_azure_cost", {"billing_period": "2024-01"}, None),
+    ("billing_gcp_export", {"billing_period": "2024-01"}, None),
+    ("catalog_ingest", {"source": str(ROOT / "tests/fixtures/library/folio-data-import/61PRINT160129.mrc"),
+                        "format": "marc21", "batch_size": 500}, None),
 ]
+# the task whose return value summarizes each DAG's run
+SUMMARY_TASK = {"stack_selfcheck": "summarize", "billing_azure_cost": "publish",
+                "billing_gcp_export": "publish", "catalog_ingest": "summarize"}
 
 
 def slice_totals(env: dict, account: str, period: str) -> tuple[int, int, Decimal, int]:
@@ -63,6 +71,17 @@ def golden_check(env: dict, golden_spec, published: dict, conf: dict) -> tuple[b
                 + ("" if ok else "  ✗ MISMATCH")]
 
 
+def brief(summary) -> str:
+    """A one-line view of a summary XCom: counts and statuses, reconciliation verdicts."""
+    if not isinstance(summary, dict):
+        return str(summary)[:400]
+    shown = {k: v for k, v in summary.items() if not isinstance(v, (list, dict))}
+    checks = summary.get("reconciliation")
+    if isinstance(checks, list):
+        shown["reconciliation"] = ", ".join(f"{c.get('measure')} {c.get('status')}" for c in checks)
+    return str(shown)[:600]
+
+
 def run_and_report(client: AirflowClient, env: dict, dag_id: str, conf: dict,
                    golden_spec) -> tuple[bool, list[str]]:
     client.wait_for_dag(dag_id)
@@ -95,8 +114,8 @@ def run_and_report(client: AirflowClient, env: dict, dag_id: str, conf: dict,
     if len(celery) != len(ran):
         lines.append("  NOT on Celery: " + str(sorted(
             {(t["task_id"], t["map_index"]) for t in ran} - set(celery))))
-    if run["state"] == "success" and dag_id == "stack_selfcheck":
-        lines.append(f"  summary: {client.xcom(dag_id, run_id, 'summarize')}")
+    if run["state"] == "success" and dag_id in SUMMARY_TASK:
+        lines.append("  summary: " + brief(client.xcom(dag_id, run_id, SUMMARY_TASK[dag_id])))
     golden_ok = True
     if run["state"] == "success" and golden_spec:
         golden_ok, more = golden_check(env, golden_spec, client.xcom(dag_id, run_id, "publish"),
