@@ -29,13 +29,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.ingest.billing import decimal_ops
-from include.ingest.billing.focus import MONEY, SCHEMA, TIMESTAMP
-from include.ingest.billing.focus_rules import find_violations
+from include.ingest.billing.focus import MONEY, TIMESTAMP
 from include.ingest.billing.keys import idempotency_keys
 from include.ingest.billing.lookups import service_category
 from include.ingest.billing.normalize import arrow_parse
 from include.ingest.billing.normalize.arrow_parse import Distinct, map_distinct
-from include.ingest.billing.normalize.context import NormalizeContext, NormalizedBatch, QuarantinedRow
+from include.ingest.billing.normalize.assemble import finish_batch
+from include.ingest.billing.normalize.context import NormalizeContext, NormalizedBatch
 from include.ingest.billing.normalize.source import Batch, SourceBatch
 
 PROVIDER = "Google Cloud"
@@ -174,15 +174,4 @@ def normalize_batch(batch: Batch, context: NormalizeContext) -> NormalizedBatch:
     reason. Raises ``TypeError``/``ValueError`` only for a wrong batch shape or context."""
     source = SourceBatch(batch)
     cols = _Cols(source)
-    arrays = _build(cols, context)
-    good = pa.RecordBatch.from_arrays([arrays[f.name] for f in SCHEMA], schema=SCHEMA)
-    reasons = cols.reasons
-    for i, focus_reasons in find_violations(good).items():
-        reasons.setdefault(i, focus_reasons)
-    if not reasons:
-        return NormalizedBatch(good, [])
-    bad = sorted(reasons)
-    keep = pc.invert(pc.is_in(pa.array(range(source.num_rows), pa.int64()), value_set=pa.array(bad, pa.int64())))
-    quarantined = [QuarantinedRow(raw, "; ".join(reasons[i]), None, context.first_row_ordinal + i)
-                   for i, raw in zip(bad, source.raw_rows(bad))]
-    return NormalizedBatch(good.filter(keep), quarantined)
+    return finish_batch(source, _build(cols, context), cols.reasons, context, lines=False)
