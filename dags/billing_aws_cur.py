@@ -7,7 +7,8 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
-from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
+from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest.queues import DEFAULT
 
 DOC = """
 ### AWS CUR → FOCUS 1.2 (one run = one slice: payer account × billing period)
@@ -46,46 +47,16 @@ def billing_aws_cur():
         from include.ingest.billing.tasks import plan_aws_cur
         return plan_aws_cur(params, logical_date, run_id)
 
-    @task(queue=BILLING_FETCH, pool="provider_aws", retries=5)
-    def fetch(chunk: dict, params=None) -> dict:
-        from include.ingest.billing.tasks import fetch_aws_cur
-        return fetch_aws_cur(chunk, params["aws_conn_id"])
-
-    @task(queue=BILLING_NORMALIZE)
-    def normalize(fetched: dict) -> dict:
-        from include.ingest.billing.tasks import normalize_aws_cur
-        return normalize_aws_cur(fetched)
-
-    @task(queue=BILLING_PERSIST)
-    def persist(normalized: dict) -> dict:
-        from include.ingest.billing.pipeline import persist as load
-        return load(normalized)
-
-    @task(queue=BILLING_PERSIST, trigger_rule="none_failed")
-    def publish(plan_: dict) -> dict:
-        from include.ingest.billing.pipeline import publish_slice
-        return publish_slice(plan_)
-
-    @task(trigger_rule="all_done")
-    def finalize(ti=None, dag_run=None) -> dict:
-        from include.ingest.billing.pipeline import finalize as close
-        # pulled here, not passed in: when plan failed there is no plan and nothing to close
-        return close(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
-
     @task.short_circuit(trigger_rule="none_failed")
     def previous_month_open(plan_: dict, params=None) -> bool:
         from include.ingest.billing.tasks import previous_month_needs_refresh
         return previous_month_needs_refresh(plan_, params)
 
-    @task
-    def chunks_of(plan_: dict) -> list[dict]:
-        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
-
     planned = plan()
-    persisted = persist.expand(normalized=normalize.expand(
-        fetched=fetch.expand(chunk=chunks_of(planned))))
-    published = publish(planned)
-    persisted >> published >> finalize()
+    published = chunk_chain(planned, fetch="include.ingest.billing.tasks:fetch_aws_cur",
+                            normalize="include.ingest.billing.tasks:normalize_aws_cur",
+                            publish="include.ingest.billing.tasks:publish_aws_cur",
+                            conn_param="aws_conn_id", pool="provider_aws", fetch_retries=5)
     published >> previous_month_open(planned) >> TriggerDagRunOperator(
         task_id="refresh_previous_month", trigger_dag_id="billing_aws_cur",
         conf={**{name: "{{ params.%s }}" % name for name in PARAMS},

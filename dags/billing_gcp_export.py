@@ -6,7 +6,8 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
-from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
+from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest.queues import DEFAULT
 
 DOC = """
 ### GCP billing export (BigQuery) → FOCUS 1.2 (one run = one slice: billing account × invoice month)
@@ -41,38 +42,10 @@ def billing_gcp_export():
         from include.ingest.billing.tasks_cloud import plan_gcp
         return plan_gcp(params, logical_date, run_id)
 
-    @task
-    def chunks_of(plan_: dict) -> list[dict]:
-        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
-
-    @task(queue=BILLING_FETCH, pool="provider_gcp", retries=5)
-    def fetch(chunk: dict, params=None) -> dict:
-        from include.ingest.billing.tasks_cloud import fetch_gcp
-        return fetch_gcp(chunk, params["gcp_conn_id"])
-
-    @task(queue=BILLING_NORMALIZE)
-    def normalize(fetched: dict) -> dict:
-        from include.ingest.billing.tasks_cloud import normalize_gcp
-        return normalize_gcp(fetched)
-
-    @task(queue=BILLING_PERSIST)
-    def persist(normalized: dict) -> dict:
-        from include.ingest.billing.pipeline import persist as load
-        return load(normalized)
-
-    @task(queue=BILLING_PERSIST, trigger_rule="none_failed")
-    def publish(plan_: dict, run_id=None) -> dict:
-        from include.ingest.billing.tasks_cloud import publish as reconcile_and_publish
-        return reconcile_and_publish(plan_, run_id)
-
-    @task(trigger_rule="all_done")
-    def finalize(ti=None, dag_run=None) -> dict:
-        from include.ingest.billing.pipeline import finalize as close
-        return close(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
-
-    planned = plan()
-    persisted = persist.expand(normalized=normalize.expand(fetched=fetch.expand(chunk=chunks_of(planned))))
-    persisted >> publish(planned) >> finalize()
+    chunk_chain(plan(), fetch="include.ingest.billing.tasks_cloud:fetch_gcp",
+                normalize="include.ingest.billing.tasks_cloud:normalize_gcp",
+                publish="include.ingest.billing.tasks_cloud:publish",
+                conn_param="gcp_conn_id", pool="provider_gcp", fetch_retries=5)
 
 
 billing_gcp_export()

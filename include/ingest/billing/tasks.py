@@ -88,6 +88,11 @@ def publish_replayed(persisted: list[dict]) -> list[dict]:
     return results
 
 
+def publish_aws_cur(planned: dict, run_id: str | None = None) -> dict:
+    """Publish the slice (the CUR manifest is reconciled nightly by billing_reconcile)."""
+    return pipeline.publish_slice(planned)
+
+
 def previous_month_needs_refresh(planned: dict, params: dict) -> bool:
     """Scheduled runs only: the previous month keeps being refreshed until final."""
     if params.get("billing_period"):

@@ -1,0 +1,62 @@
+"""The chunk chain every billing provider DAG wires after its `plan` task (DESIGN.md §2):
+
+    chunks_of → fetch (billing.fetch, provider pool) → normalize (billing.normalize)
+              → persist (billing.persist) → publish → finalize (all_done: DLQ)
+
+One builder for AWS, Azure and GCP, so a change to queues, trigger rules or the finalizer
+reaches every provider. Imported at DAG parse time: it imports only airflow.sdk and the
+queue table; the provider steps are named as "module:function" and imported inside the
+tasks, on the worker.
+"""
+from __future__ import annotations
+
+import importlib
+
+from airflow.sdk import task
+
+from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST
+
+
+def _call(target: str, *args):
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def chunk_chain(planned, *, fetch: str, normalize: str, publish: str, conn_param: str,
+                pool: str, fetch_retries: int):
+    """Wire the chain after `planned` (the plan task's output) inside a DAG; returns the
+    publish task's output. `fetch(chunk, conn_id)`, `normalize(fetched)` and
+    `publish(plan, run_id)` are "module:function" targets; `conn_param` names the DAG
+    param holding the provider connection id."""
+
+    @task
+    def chunks_of(plan_: dict) -> list[dict]:
+        return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
+
+    @task(task_id="fetch", queue=BILLING_FETCH, pool=pool, retries=fetch_retries)
+    def fetch_chunk(chunk: dict, params=None) -> dict:
+        return _call(fetch, chunk, params[conn_param])
+
+    @task(task_id="normalize", queue=BILLING_NORMALIZE)
+    def normalize_chunk(fetched: dict) -> dict:
+        return _call(normalize, fetched)
+
+    @task(queue=BILLING_PERSIST)
+    def persist(normalized: dict) -> dict:
+        return _call("include.ingest.billing.pipeline:persist", normalized)
+
+    @task(task_id="publish", queue=BILLING_PERSIST, trigger_rule="none_failed")
+    def publish_slice(plan_: dict, run_id=None) -> dict:
+        return _call(publish, plan_, run_id)
+
+    @task(trigger_rule="all_done")
+    def finalize(ti=None, dag_run=None) -> dict:
+        # pulled here, not passed in: when plan failed there is no plan and nothing to close
+        return _call("include.ingest.billing.pipeline:finalize", ti.xcom_pull(task_ids="plan"),
+                     dag_run.dag_id, dag_run.run_id)
+
+    persisted = persist.expand(normalized=normalize_chunk.expand(
+        fetched=fetch_chunk.expand(chunk=chunks_of(planned))))
+    published = publish_slice(planned)
+    persisted >> published >> finalize()
+    return published
