@@ -37,30 +37,38 @@ SUMMARY_TASK = {"stack_selfcheck": "summarize", "billing_azure_cost": "publish",
                 "billing_gcp_export": "publish", "catalog_ingest": "summarize"}
 
 
-def slice_totals(env: dict, account: str, period: str) -> tuple[int, int, Decimal, int]:
-    """What the warehouse holds for an AWS slice: rows, distinct row keys, Σ BilledCost,
-    and quarantined rows of the published version."""
+def sandbox_golden(env: dict, provider: str, period: str, account: str) -> dict:
+    """The sandbox's golden expectation (rows, exact sums, version) of a slice's latest
+    delivery."""
+    return requests.get(f"{env['SANDBOX_AWS_URL']}/_sandbox/golden", timeout=10, params={
+        "provider": provider, "period": period, "account": account, "latest": 1}
+    ).json()["goldens"][0]
+
+
+def slice_snapshot(env: dict, period: str, account: str) -> tuple[list[tuple], int]:
+    """What the warehouse holds for an AWS slice: its published rows (idempotency key,
+    version, BilledCost) and the quarantined rows of the published version."""
     import psycopg
     with psycopg.connect(env["INGEST_DB_URL"]) as conn:
-        rows, keys, billed = conn.execute(
-            "SELECT count(*), count(DISTINCT x_idempotency_key), coalesce(sum(billed_cost), 0) "
-            "FROM billing.line_items WHERE x_provider = 'aws' AND x_billing_account = %s "
-            "AND x_billing_period = %s", (account, period)).fetchone()
+        rows = conn.execute(
+            "SELECT x_idempotency_key, x_version, billed_cost FROM billing.line_items "
+            "WHERE x_provider = 'aws' AND x_billing_account = %s AND x_billing_period = %s "
+            "ORDER BY 1", (account, period)).fetchall()
         quarantined = conn.execute(
             "SELECT count(*) FROM billing.quarantine q JOIN billing.ledger l USING (load_id) "
             "WHERE l.state = 'published' AND l.provider = 'aws' AND l.billing_account = %s "
             "AND l.billing_period = %s", (account, period)).fetchone()[0]
-    return rows, keys, billed, quarantined
+    return rows, quarantined
 
 
 def golden_check(env: dict, golden_spec, published: dict, conf: dict) -> tuple[bool, list[str]]:
     """Compare the warehouse with the sandbox's golden expectation of the delivered slice."""
     provider, column = golden_spec
     account = conf.get("billing_account", "111122223333")
-    golden = requests.get(f"{env['SANDBOX_AWS_URL']}/_sandbox/golden", timeout=10, params={
-        "provider": provider, "period": conf["billing_period"], "account": account,
-        "latest": 1}).json()["goldens"][0]
-    rows, keys, billed, quarantined = slice_totals(env, account, conf["billing_period"])
+    golden = sandbox_golden(env, provider, conf["billing_period"], account)
+    published_rows, quarantined = slice_snapshot(env, conf["billing_period"], account)
+    rows, keys = len(published_rows), len({key for key, _, _ in published_rows})
+    billed = sum((cost for _, _, cost in published_rows), Decimal(0))
     expected_sum = Decimal(golden["sums"][column])
     ok = (rows + quarantined == golden["rows"] and keys == rows
           and (quarantined > 0 or billed == expected_sum))

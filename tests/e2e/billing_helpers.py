@@ -5,13 +5,13 @@ import signal
 import time
 
 import psutil
-import psycopg
 import requests
+
+from devstack.demo import REAL_CUR, sandbox_golden  # noqa: F401 (REAL_CUR re-exported)
+from devstack.demo import slice_snapshot as demo_slice_snapshot
 
 DAG = "billing_aws_cur"
 PAYER = "111122223333"
-REAL_CUR = {"layout": "cur1", "prefix": "user", "report": "user-cur",
-            "billing_account": "123412340534", "billing_period": "2023-11"}
 
 
 def run(airflow, conf, timeout=600):
@@ -26,9 +26,7 @@ def states(airflow, run_id):
 
 
 def golden(env, provider, period, account=PAYER):
-    return requests.get(f"{env['SANDBOX_AWS_URL']}/_sandbox/golden", timeout=10, params={
-        "provider": provider, "period": period, "account": account, "latest": 1}
-    ).json()["goldens"][0]
+    return sandbox_golden(env, provider, period, account)
 
 
 def sandbox(env, method, path, **kwargs):
@@ -40,16 +38,7 @@ def sandbox(env, method, path, **kwargs):
 
 def slice_snapshot(env, period, account=PAYER):
     """Published rows of the slice (key, version, BilledCost) + quarantine count."""
-    with psycopg.connect(env["INGEST_DB_URL"]) as conn:
-        rows = conn.execute(
-            "SELECT x_idempotency_key, x_version, billed_cost FROM billing.line_items "
-            "WHERE x_provider = 'aws' AND x_billing_account = %s AND x_billing_period = %s "
-            "ORDER BY 1", (account, period)).fetchall()
-        quarantined = conn.execute(
-            "SELECT count(*) FROM billing.quarantine q JOIN billing.ledger l USING (load_id) "
-            "WHERE l.state = 'published' AND l.billing_account = %s AND l.billing_period = %s",
-            (account, period)).fetchone()[0]
-    return rows, quarantined
+    return demo_slice_snapshot(env, period, account)
 
 
 def assert_exact(env, period, provider, column, account=PAYER):
