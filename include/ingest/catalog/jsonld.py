@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from itertools import chain
 from typing import BinaryIO
 
+from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.model import BIBFRAME, BadRecord, ParsedRecord
 
 READ_BLOCK = 1 << 20
@@ -42,13 +44,8 @@ def framing(stream: BinaryIO) -> str:
 
 
 def _lines(stream: BinaryIO, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
-    stream.seek(start)
-    buf, buf_at, remaining = b"", start, None if end is None else end - start
-    while True:
-        want = READ_BLOCK if remaining is None else min(READ_BLOCK, remaining)
-        block = stream.read(want) if want else b""
-        if remaining is not None:
-            remaining -= len(block)
+    buf, buf_at = b"", start
+    for block in chain(read_range(stream, start, end, READ_BLOCK), [b""]):  # b"": range end
         buf += block
         i = 0
         while (nl := buf.find(b"\n", i)) >= 0:

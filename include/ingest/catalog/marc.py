@@ -20,23 +20,12 @@ from typing import BinaryIO
 
 from include.ingest.catalog.iso2709 import (MarcError, RecordTooLong, choose_encoding,
                                             decode_record, inspect, to_iso2709)
+from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.model import MARC, BadRecord, ParsedRecord
 
 READ_BLOCK = 1 << 20
 MAX_FRAME_BYTES = 1 << 20  # far above any real record; bounds memory on garbage
 _PADDING = b" \t\r\n\x00"  # between records in real files (newlines, tape block padding)
-
-
-def _blocks(stream: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
-    stream.seek(start)
-    remaining = None if end is None else end - start
-    while remaining is None or remaining > 0:
-        block = stream.read(READ_BLOCK if remaining is None else min(READ_BLOCK, remaining))
-        if not block:
-            return
-        if remaining is not None:
-            remaining -= len(block)
-        yield block
 
 
 def iter_marc(stream: BinaryIO, start: int = 0, end: int | None = None,
@@ -49,7 +38,7 @@ def iter_marc(stream: BinaryIO, start: int = 0, end: int | None = None,
     """
     buf, buf_at, i = b"", start, 0  # buf_at: file offset of buf[0]; i: next unread index
     ordinal, big = first_ordinal, None  # big: (offset, kept bytes) of an overlong frame
-    for block in _with_end(_blocks(stream, start, end)):
+    for block in _with_end(read_range(stream, start, end, READ_BLOCK)):
         if block is not None:
             buf, buf_at, i = buf[i:] + block, buf_at + i, 0
         while True:
@@ -132,10 +121,9 @@ def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, 
     record terminator, streaming (memory: one block). `records` is what `iter_marc` will
     yield for the range: one per terminator, plus one for an unterminated tail that is not
     just padding (the last range runs to EOF)."""
-    stream.seek(0)
     start = offset = frames = 0
     tail_has_data = False  # any non-padding byte after the last terminator seen so far
-    while block := stream.read(READ_BLOCK):
+    for block in read_range(stream, 0, None, READ_BLOCK):
         pos = 0
         while (rt := block.find(b"\x1d", pos)) >= 0:
             frames += 1

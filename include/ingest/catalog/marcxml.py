@@ -20,10 +20,12 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from itertools import chain
 from typing import BinaryIO
 
 from lxml import etree
 
+from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.keys import marc_key_fields
 from include.ingest.catalog.iso2709 import RecordTooLong, to_iso2709
 from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
@@ -59,13 +61,8 @@ def xml_context(stream: BinaryIO) -> dict:
 
 def record_offsets(stream: BinaryIO, start: int = 0, end: int | None = None) -> Iterator[int]:
     """Byte offsets of record start tags in [start, end), streaming with a small overlap."""
-    stream.seek(start)
-    buf, buf_at, remaining = b"", start, None if end is None else end - start
-    while True:
-        want = READ_BLOCK if remaining is None else min(READ_BLOCK, remaining)
-        block = stream.read(want) if want else b""
-        if remaining is not None:
-            remaining -= len(block)
+    buf, buf_at = b"", start
+    for block in chain(read_range(stream, start, end, READ_BLOCK), [b""]):  # b"": range end
         buf += block
         limit = len(buf) if not block else max(0, len(buf) - OVERLAP)
         for match in RECORD_START.finditer(buf):
