@@ -3,18 +3,18 @@ Parquet, COPY into staging, publish. Run as a subprocess so its peak RSS is its 
 
     python -m bench.billing_task FILE --rows N   (INGEST_DB_URL, INGEST_LANDING_URL set)
 
-Prints one JSON line: rows, seconds per phase, peak RSS (MiB).
+Prints one JSON line: rows, seconds per phase, peak RSS (MiB, sampled: see PeakRss).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
-import resource
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.peak_rss import PeakRss
 from include.ingest.billing import pipeline
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
@@ -31,17 +31,17 @@ def run(path: Path, rows: int) -> dict:
     chunk = {"chunk_id": "00000", "format": "csv.gz", "slice": sv.to_json()}
     landed = {"path": path.resolve().as_uri(), "sha256": digest.hexdigest(),
               "size": path.stat().st_size, "source": str(path), "landed_at": ""}
-    times = {}
+    times, rss = {}, PeakRss()
     started = time.perf_counter()
     planned = pipeline.plan(sv, [chunk], {"bench": True}, None)
     normalized = pipeline.normalize(planned["chunks"][0], landed, normalize_batch,
                                     aws_cur.read_batches)
     times["normalize_s"] = time.perf_counter() - started
-    times["rss_after_normalize_mib"] = _rss()
+    times["rss_after_normalize_mib"] = rss.read()
     mark = time.perf_counter()
     persisted = pipeline.persist(normalized)
     times["persist_s"] = time.perf_counter() - mark
-    times["rss_after_persist_mib"] = _rss()
+    times["rss_after_persist_mib"] = rss.read()
     mark = time.perf_counter()
     published = pipeline.publish_slice(planned)
     times["publish_s"] = time.perf_counter() - mark
@@ -49,11 +49,7 @@ def run(path: Path, rows: int) -> dict:
     assert published["rows_in"] == rows, (published, rows)
     return {"rows": rows, "seconds": total, **times, "rows_staged": persisted["rows_staged"],
             "normalized": normalized["normalized"],
-            "max_rss_mib": _rss()}
-
-
-def _rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            "max_rss_mib": rss.read()}
 
 
 def main() -> None:

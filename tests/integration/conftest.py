@@ -57,7 +57,7 @@ def warehouse_url(postgres_admin_url):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-BILLING_TABLES = ("billing.line_items", "billing.staging_line_items", "billing.quarantine",
+BILLING_TABLES = ("billing.line_items", "billing.quarantine",
                   "billing.chunk_loads", "billing.dlq", "billing.ledger", "billing.cursors",
                   "billing.reconciliation")
 
@@ -67,6 +67,9 @@ def warehouse(warehouse_url):
     """A connection to the session's warehouse with the billing tables emptied first."""
     with psycopg.connect(warehouse_url) as conn:
         conn.execute(f"TRUNCATE {', '.join(BILLING_TABLES)}")
+        for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = "
+                                    "'billing' AND tablename LIKE 'line\\_items\\_load\\_%'").fetchall():
+            conn.execute(f'DROP TABLE billing."{name}"')  # each load's table (persist/load_tables)
         conn.commit()
         yield conn
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import psycopg
 
+from include.ingest.persist import load_tables
 from include.ingest.persist.db import advisory_key
 
 
@@ -63,9 +64,11 @@ def begin_load(conn: psycopg.Connection, sv: SliceVersion, chunks_expected: int,
             " chunks_expected = CASE WHEN ledger.state = 'loading' "
             "   THEN EXCLUDED.chunks_expected ELSE ledger.chunks_expected END, "
             " dag_run_id = COALESCE(EXCLUDED.dag_run_id, ledger.dag_run_id) "
-            "RETURNING state",
+            "RETURNING state, load_seq",
             (sv.load_id, sv.provider, sv.billing_account, sv.billing_period, sv.version,
              sv.version_at, chunks_expected, json.dumps(source or {}), dag_run_id)).fetchone()
+        if row[0] == "loading":  # the load's table, committed with its ledger row
+            load_tables.create(conn, row[1])
     return row[0]
 
 

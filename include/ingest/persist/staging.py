@@ -1,30 +1,28 @@
-"""Load one chunk into staging, exactly once (DESIGN.md §4).
+"""Load one chunk into its load's table, exactly once (DESIGN.md §4).
 
 `load_chunk` runs in one transaction under a per-(load, chunk) advisory lock: delete the
-chunk's staged and quarantined rows, COPY the new ones, check rows in = staged +
-quarantined, record the chunk in `billing.chunk_loads`. A retried, duplicated or concurrent
-load of the same chunk therefore leaves exactly one copy of its rows.
+chunk's rows if an earlier attempt committed them, binary-COPY the new ones into
+`billing.line_items_load_<seq>` (see load_tables), check rows in = stored + quarantined,
+record the chunk in `billing.chunk_loads`. A retried, duplicated or concurrent load of the
+same chunk therefore leaves exactly one copy of its rows.
 """
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 
 from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import QuarantinedRow
-from include.ingest.persist.columns import SQL_COLUMNS
+from include.ingest.persist import load_tables
 from include.ingest.persist.db import advisory_key
 from include.ingest.persist.ledger import SliceVersion
 
-COPY_STAGING = (f"COPY billing.staging_line_items (x_load_id, {', '.join(SQL_COLUMNS)}) "
-                "FROM STDIN WITH (FORMAT csv)")
 COPY_QUARANTINE = ("COPY billing.quarantine (load_id, chunk_id, provider, billing_account, "
                    "billing_period, version, source_file, row_ordinal, source_line, reason, raw) "
                    "FROM STDIN")
@@ -55,15 +53,18 @@ class ChunkLoadResult:
     billed_cost: Decimal
 
 
-def _csv_bytes(batch: pa.RecordBatch, load_id: str) -> bytes:
-    if batch.schema.names != SCHEMA.names:
-        raise ChunkLoadError(f"expected batch columns in FOCUS SCHEMA order, got "
-                             f"{batch.schema.names[:5]}…; normalize must emit focus.SCHEMA")
-    table = pa.Table.from_batches([batch]).add_column(
-        0, "x_load_id", pa.array([load_id] * batch.num_rows, pa.string()))
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-    return buffer.getvalue()
+def _checked(batches: Iterable[pa.RecordBatch], chunk_id: str, period: str,
+             foreign: list[int]) -> Iterator[pa.RecordBatch]:
+    """Pass batches through, refusing a wrong schema and counting rows of another chunk or
+    period into `foreign[0]` (a normalized file must hold its own chunk's rows only)."""
+    for batch in batches:
+        if batch.schema.names != SCHEMA.names:
+            raise ChunkLoadError(f"expected batch columns in FOCUS SCHEMA order, got "
+                                 f"{batch.schema.names[:5]}…; normalize must emit focus.SCHEMA")
+        other = pc.or_(pc.not_equal(batch.column("x_chunk_id"), chunk_id),
+                       pc.not_equal(batch.column("x_billing_period"), period))
+        foreign[0] += pc.sum(pc.fill_null(other, True).cast(pa.int64())).as_py() or 0
+        yield batch
 
 
 def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> ChunkLoadResult:
@@ -71,21 +72,25 @@ def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> 
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key("chunk", load_id,
                                                                        chunk.chunk_id),))
-        state = conn.execute("SELECT state FROM billing.ledger WHERE load_id = %s FOR SHARE",
-                             (load_id,)).fetchone()
+        state = conn.execute("SELECT state, load_seq FROM billing.ledger WHERE load_id = %s "
+                             "FOR SHARE", (load_id,)).fetchone()
         if state is None:
             raise ChunkLoadError(f"no ledger row for load {load_id}; expected begin_load() "
                                  f"before loading chunks (the plan task does it)")
         if state[0] != "loading":
             return ChunkLoadResult("skipped", chunk.rows_in, 0, 0, Decimal(0))
-        conn.execute("DELETE FROM billing.staging_line_items WHERE x_load_id = %s AND "
-                     "x_chunk_id = %s", (load_id, chunk.chunk_id))
+        seq = state[1]
+        # rows of a chunk exist only if its transaction committed, which also wrote its
+        # chunk_loads row: only then is there anything to delete (no scan on first loads)
+        if conn.execute("SELECT 1 FROM billing.chunk_loads WHERE load_id = %s AND chunk_id = %s",
+                        (load_id, chunk.chunk_id)).fetchone():
+            load_tables.delete_chunk(conn, seq, chunk.chunk_id)
         conn.execute("DELETE FROM billing.quarantine WHERE load_id = %s AND chunk_id = %s",
                      (load_id, chunk.chunk_id))
-        with conn.cursor().copy(COPY_STAGING) as copy:
-            for batch in chunk.batches:
-                if batch.num_rows:
-                    copy.write(_csv_bytes(batch, load_id))
+        foreign = [0]
+        staged, billed = load_tables.copy_rows(
+            conn, seq, SCHEMA, _checked(chunk.batches, chunk.chunk_id, sv.billing_period, foreign))
+        wrong_chunk = foreign[0]
         quarantined = 0
         with conn.cursor().copy(COPY_QUARANTINE) as copy:
             for row in chunk.quarantined:
@@ -94,11 +99,6 @@ def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> 
                                 sv.billing_period, sv.version, chunk.source_file,
                                 row.row_ordinal, row.line_number, row.reason, raw))
                 quarantined += 1
-        staged, billed, wrong_chunk = conn.execute(
-            "SELECT count(*), coalesce(sum(billed_cost), 0), "
-            "count(*) FILTER (WHERE x_chunk_id <> %s OR x_billing_period <> %s) "
-            "FROM billing.staging_line_items WHERE x_load_id = %s AND x_chunk_id = %s",
-            (chunk.chunk_id, sv.billing_period, load_id, chunk.chunk_id)).fetchone()
         if staged + quarantined != chunk.rows_in or wrong_chunk:
             raise ChunkLoadError(
                 f"chunk {chunk.chunk_id} of {load_id}: expected rows in = staged + "

@@ -94,7 +94,9 @@ def test_a_chunk_whose_rows_do_not_add_up_is_rejected_whole(warehouse):
     with pytest.raises(ChunkLoadError, match=r"expected rows in = staged \+ quarantined \(3\), got 2 \+ 0"):
         load_chunk(warehouse, sv, ChunkRows("c0", 3, batches(sv, "c0", ["1", "2"])))
     warehouse.rollback()
-    assert warehouse.execute("SELECT count(*) FROM billing.staging_line_items").fetchone()[0] == 0
+    seq = warehouse.execute("SELECT load_seq FROM billing.ledger WHERE load_id = %s",
+                            (sv.load_id,)).fetchone()[0]
+    assert warehouse.execute(f"SELECT count(*) FROM billing.line_items_load_{seq}").fetchone()[0] == 0
 
 
 def test_two_simultaneous_publishers_leave_one_consistent_version(warehouse, warehouse_url):
@@ -118,3 +120,73 @@ def test_two_simultaneous_publishers_leave_one_consistent_version(warehouse, war
     states = dict((load_id.split(":")[-1], state) for load_id, state, *_ in ledger)
     assert states["B"] == "published" and states["A"] in ("superseded", "stale")
     assert sorted(results.values()).count("published") <= 2
+
+
+def test_a_duplicate_idempotency_key_refuses_the_publish_and_changes_nothing(warehouse):
+    published = slice_version("A", at_day=3)
+    load_slice(warehouse, published, {"c0": ["1"]})
+    publish(warehouse, published)
+    sv = slice_version("B", at_day=5)
+    begin_load(warehouse, sv, chunks_expected=2)
+    load_chunk(warehouse, sv, ChunkRows("c0", 2, batches(sv, "c0", ["1", "2"])))
+    # a broken normalizer that stamps chunk c0's keys on chunk c1's rows
+    twin = [b.set_column(b.schema.get_field_index("x_idempotency_key"), "x_idempotency_key",
+                         batches(sv, "c0", ["3", "4"])[0].column("x_idempotency_key"))
+            for b in batches(sv, "c1", ["3", "4"])]
+    load_chunk(warehouse, sv, ChunkRows("c1", 2, twin))
+    before = snapshot(warehouse)
+    with pytest.raises(PublishError, match="expected one row per idempotency key, got duplicates"):
+        publish(warehouse, sv)
+    warehouse.rollback()
+    assert snapshot(warehouse) == before
+    assert load_state(warehouse, sv.load_id)["state"] == "loading"
+
+
+def test_publishes_of_different_slices_run_together_while_readers_read(warehouse, warehouse_url):
+    versions = [slice_version("A", account=f"10000000000{n}") for n in range(4)]
+    for sv in versions:
+        load_slice(warehouse, sv, {"c0": ["1", "2"], "c1": ["3"]})
+    warehouse.commit()
+    barrier, results, stop = threading.Barrier(len(versions) + 1), [], threading.Event()
+
+    def publisher(sv):
+        with psycopg.connect(warehouse_url) as conn:
+            barrier.wait()
+            results.append(publish(conn, sv).status)
+
+    def reader():
+        with psycopg.connect(warehouse_url, autocommit=True) as conn:
+            barrier.wait()
+            while not stop.is_set():  # every read sees whole slices only: 0 or 3 rows each
+                counts = conn.execute("SELECT count(*) FROM billing.line_items "
+                                      "GROUP BY x_billing_account").fetchall()
+                assert all(c == (3,) for c in counts), counts
+
+    threads = [threading.Thread(target=publisher, args=(sv,)) for sv in versions]
+    watcher = threading.Thread(target=reader)
+    for t in [*threads, watcher]:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    watcher.join()
+    assert results == ["published"] * len(versions)
+    assert warehouse.execute("SELECT count(*), sum(billed_cost) FROM billing.line_items"
+                             ).fetchone() == (12, Decimal("24"))
+
+
+def test_publishing_a_version_retires_older_unfinished_loads_of_the_slice(warehouse):
+    older, newer, newest = (slice_version(v, at_day=d) for v, d in (("A", 3), ("B", 5), ("C", 7)))
+    load_slice(warehouse, older, {"c0": ["1"], "c1": ["2"]})  # its run died before publish
+    begin_load(warehouse, newest, chunks_expected=1)  # a later delivery still loading
+    load_slice(warehouse, newer, {"c0": ["5"]})
+    assert publish(warehouse, newer).status == "published"
+    states = {r[0].split(":")[-1]: r[1] for r in snapshot(warehouse)[2]}
+    assert states == {"A": "stale", "B": "published", "C": "loading"}
+    tables = {r[0] for r in warehouse.execute(
+        "SELECT l.version FROM billing.ledger l JOIN pg_tables t ON t.schemaname = 'billing' "
+        "AND t.tablename = 'line_items_load_' || l.load_seq").fetchall()}
+    assert tables == {"B", "C"}  # the abandoned delivery's rows are gone from disk
+    # its late chunk and publish change nothing
+    assert load_chunk(warehouse, older, ChunkRows("c0", 1, batches(older, "c0", ["1"]))).status == "skipped"
+    assert publish(warehouse, older).status == "stale"

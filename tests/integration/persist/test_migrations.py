@@ -21,7 +21,8 @@ def test_line_items_columns_match_the_focus_schema(warehouse):
         "ORDER BY ordinal_position").fetchall()
     expected = [(sql_name(c.name), PG_TYPE[c.type], "YES" if c.nullable else "NO",
                  {"Decimal": 18, "Integer": 0}.get(c.type)) for c in COLUMNS]
-    assert cols == expected
+    # + the partition key: the load whose table holds the row (migration 0006)
+    assert cols == expected + [("x_load_seq", "bigint", "NO", 0)]
 
 
 def test_focus_view_exposes_exact_focus_names(warehouse):

@@ -1,0 +1,118 @@
+"""Per-load tables: the rows of one slice-version load, written once (migration 0006).
+
+While a load is `loading`, its chunks are COPYed into `billing.line_items_load_<load_seq>`
+(a plain table, not yet visible in `billing.line_items`). Publish indexes it and attaches it
+as the load's partition of `billing.line_items`, detaching and dropping the partition of the
+version it replaces — so a row is written once, not staged and then copied again.
+
+Rows go in through binary COPY encoded from Arrow (pgpq): no text formatting on our side and
+no text parsing of NUMERIC and timestamptz on the server's.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import pgpq
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+from pgpq import encoders, schema as pg_schema
+from psycopg import sql
+
+from include.ingest.persist.columns import SQL_COLUMNS
+
+COPY_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, SQL_COLUMNS))
+# the parent's partitioned indexes (migration 0006); a partition must have each to attach
+INDEXES = (("uniq", "UNIQUE", "x_load_seq, x_idempotency_key"),
+           ("slice", "", "x_provider, x_billing_account, x_billing_period"),
+           ("charge_period", "", "charge_period_start"))
+INDEX_SORT_MEMORY = "512MB"  # per publish, for the length of its transaction
+LOCK_TIMEOUT = "60s"  # a long reader of billing.line_items delays a publish this long at most
+
+
+class DuplicateKeyError(RuntimeError):
+    """Two rows of one load share an idempotency key; nothing was published."""
+
+
+def table(load_seq: int) -> sql.Identifier:
+    return sql.Identifier("billing", f"line_items_load_{int(load_seq)}")
+
+
+def create(conn: psycopg.Connection, load_seq: int) -> None:
+    """Create the load's table (idempotent). Its CHECK lets ATTACH skip a validation scan."""
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE billing.line_items INCLUDING "
+                         "DEFAULTS INCLUDING CONSTRAINTS, CHECK (x_load_seq = {}))")
+                 .format(table(load_seq), sql.Literal(int(load_seq))))
+    conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN x_load_seq SET DEFAULT {}")
+                 .format(table(load_seq), sql.Literal(int(load_seq))))
+
+
+def drop(conn: psycopg.Connection, load_seq: int) -> None:
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table(load_seq)))
+
+
+def encoder(schema: pa.Schema) -> pgpq.ArrowToPostgresBinaryEncoder:
+    # Tags is JSON text in Arrow and jsonb in PostgreSQL: its binary form needs a version byte
+    builders = {f.name: (encoders.StringEncoderBuilder.new_with_output(f, pg_schema.Jsonb())
+                         if f.name == "Tags" else
+                         pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(f)) for f in schema}
+    return pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
+
+
+def copy_rows(conn: psycopg.Connection, load_seq: int, schema: pa.Schema,
+              batches: Iterable[pa.RecordBatch]) -> tuple[int, Decimal]:
+    """Binary-COPY `batches` (all of `schema`, which must match SQL_COLUMNS in order) into the
+    load's table; return (rows the server stored, Σ BilledCost sent)."""
+    encoder_, billed = encoder(schema), Decimal(0)
+    with conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)")
+                      .format(table(load_seq), COPY_COLUMNS)) as copy:
+            copy.write(encoder_.write_header())
+            for batch in batches:
+                if batch.num_rows:
+                    copy.write(encoder_.write_batch(batch))
+                    billed += pc.sum(batch.column("BilledCost")).as_py() or Decimal(0)
+            copy.write(encoder_.finish())
+        return cur.rowcount, billed
+
+
+def delete_chunk(conn: psycopg.Connection, load_seq: int, chunk_id: str) -> int:
+    return conn.execute(sql.SQL("DELETE FROM {} WHERE x_chunk_id = %s").format(table(load_seq)),
+                        (chunk_id,)).rowcount
+
+
+def count_and_totals(conn: psycopg.Connection, load_seq: int) -> tuple[int, Decimal, Decimal]:
+    return conn.execute(sql.SQL("SELECT count(*), coalesce(sum(billed_cost), 0), "
+                                "coalesce(sum(effective_cost), 0) FROM {}")
+                        .format(table(load_seq))).fetchone()
+
+
+def index(conn: psycopg.Connection, load_seq: int) -> None:
+    """Build the partition indexes (a sort each: far cheaper than row-by-row maintenance)."""
+    # sorts of a 1M-row load spill at the 64 MB default; 512 MB measured ~15 % faster
+    conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_SORT_MEMORY}'")
+    for suffix, unique, columns in INDEXES:
+        try:
+            conn.execute(sql.SQL("CREATE {} INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.SQL(unique), sql.Identifier(f"line_items_load_{int(load_seq)}_{suffix}"),
+                table(load_seq), sql.SQL(columns)))
+        except psycopg.errors.UniqueViolation as exc:
+            raise DuplicateKeyError(f"load {load_seq}: expected one row per idempotency key, "
+                                    f"got duplicates ({exc.diag.message_detail}); the "
+                                    f"normalized files repeat rows — re-run normalize") from exc
+
+
+def swap_in(conn: psycopg.Connection, load_seq: int, replaced_seq: int | None) -> None:
+    """Make the load's rows the slice's rows: detach + drop the replaced version's partition,
+    attach this one. Call inside the publish transaction, after `index`: readers see the old
+    or the new version, never both, and are blocked only for this short step."""
+    conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    conn.execute("LOCK TABLE billing.line_items IN ACCESS EXCLUSIVE MODE")
+    if replaced_seq is not None:
+        conn.execute(sql.SQL("ALTER TABLE billing.line_items DETACH PARTITION {}")
+                     .format(table(replaced_seq)))
+        drop(conn, replaced_seq)
+    conn.execute(sql.SQL("ALTER TABLE billing.line_items ATTACH PARTITION {} FOR VALUES IN ({})")
+                 .format(table(load_seq), sql.Literal(int(load_seq))))
+    conn.execute("SET LOCAL lock_timeout = 0")
