@@ -17,7 +17,8 @@ version) and records the load in `billing.ledger`; each data file is a chunk:
 **fetch** (`billing.fetch`, pool `provider_aws`) lands the bytes unchanged →
 **normalize** (`billing.normalize`) → **persist** (`billing.persist`, delete-then-COPY into
 staging) → **publish** (one transaction: verify counts, replace the slice, ledger) →
-**finalize** (always runs: failed chunks go to `billing.dlq`; replay with `billing_dlq_replay`).
+**finalize** (always runs: failed chunks go to `billing.dlq`; replay with `billing_dlq_replay`;
+the run fails unless the slice version was published).
 
 Re-running a published version changes nothing; an older assembly never replaces a newer
 one; clearing any failed task is safe. Scheduled daily: the run's month, and the previous

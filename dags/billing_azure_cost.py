@@ -21,7 +21,8 @@ is the version, and what Azure declares) and plans one chunk per scope × window
 its own file and the cursor saved (Redis + `billing.cursors`), so a retry after a long
 `Retry-After`, a killed worker or a Redis flush resumes at the next page → **normalize** →
 **persist** → **publish** (checks the loaded rows against the provider's declared totals
-into `billing.reconciliation`, then swaps the slice in) → **finalize** (failed chunks → DLQ).
+into `billing.reconciliation`, then swaps the slice in) → **finalize** (failed chunks → DLQ;
+the run fails unless the slice was published).
 Clearing any task is safe; a re-run of unchanged data is a no-op.
 """
 PARAMS = {

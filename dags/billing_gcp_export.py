@@ -21,7 +21,8 @@ partition's query pinned to its planned `export_time`, pages with `pageToken` (a
 token fails the chunk loudly) and lands each page as its own file, the cursor (job id +
 token) saved in Redis and `billing.cursors` → **normalize** (nested fields, credits into
 EffectiveCost, invoice month in Pacific time) → **persist** → **publish** (rows and totals
-reconciled with what BigQuery declared, then the month swapped in) → **finalize** (DLQ).
+reconciled with what BigQuery declared, then the month swapped in) → **finalize** (DLQ; the
+run fails unless the month was published).
 """
 PARAMS = {
     "gcp_conn_id": Param("gcp_billing", type="string", title="GCP connection"),

@@ -11,7 +11,9 @@ from include.ingest.queues import DEFAULT
 DOC = """
 ### Nightly reconciliation of published billing slices against the providers
 For every published slice of the recent months, ask the provider what it declares *now*
-and compare with the warehouse (published + quarantined rows):
+and compare with the warehouse (published + quarantined rows); a slice whose newest
+delivery was refused at publish (it disagreed with the provider's totals) is compared too,
+with its staged rows, so a stuck month is named every night:
 **AWS** CUR period manifest (`assemblyId` / `executionId` still the published one?) and
 InvoiceId state (rows without one = not final, `open`); **Azure** the Query API Daily
 aggregate of the slice's scopes, or the export manifest `dataRowCount` and newest run;

@@ -12,7 +12,8 @@ Contract:
   (``cursor:<key>``, 14-day TTL). A cursor never moves backwards: an older state
   (fewer pages) does not overwrite a newer one.
 * ``load`` reads Redis, else PostgreSQL (and re-primes Redis). Redis being down or
-  flushed only costs speed: PostgreSQL still has every page's cursor.
+  flushed only costs speed: PostgreSQL still has every page's cursor. ``source`` then
+  says where the cursor came from ("redis", "postgresql"; None for a fresh chunk).
 * ``ChunkCursor`` holds a PostgreSQL session advisory lock for the chunk while it is
   fetched: a second worker on the same chunk (a redelivered Celery message) gets
   ``TransientError`` and retries later instead of paging alongside. The lock dies with
@@ -55,6 +56,7 @@ class ChunkCursor:
         self.redis = redis_conn if redis_conn is not None else redis_client()
         self._db_url = db_url
         self._conn: psycopg.Connection | None = None
+        self.source: str | None = None  # where the last ``load`` found the cursor
 
     def __enter__(self) -> ChunkCursor:
         self._conn = connect(self._db_url, autocommit=True)
@@ -90,11 +92,14 @@ class ChunkCursor:
         """The saved paginator state (Redis, else PostgreSQL), or None for a fresh chunk."""
         raw = self._redis_call("read", self.redis.get, f"cursor:{self.key}") if self.redis else None
         if raw:
+            self.source = "redis"
             return json.loads(raw)
         row = self.conn.execute("SELECT state FROM billing.cursors WHERE cursor_key = %s",
                                 (self.key,)).fetchone()
         if row is None:
+            self.source = None
             return None
+        self.source = "postgresql"
         if self.redis is not None:
             self._redis_call("write", self.redis.set, f"cursor:{self.key}", json.dumps(row[0]),
                              REDIS_TTL_S)

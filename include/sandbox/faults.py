@@ -17,11 +17,19 @@ Spec string (CLI ``--faults``): rules separated by ';', fields by ':' ::
 JSON (admin endpoint, Python API): ``{"seed": 7, "rules": [{"endpoint": "azure.query",
 "fault": "429", "first": 2, "retry_after": 3}]}`` or just the list of rules. A spec that
 starts with '@' names a JSON or spec file.
+
+``extra-row`` is a data fault: the request it fires on lists one row more of the month
+(``period=YYYY-MM``, default every month) than the provider's declared totals count
+(aggregate queries, export manifest ``dataRowCount``, goldens stay true). Give it no
+nth / first / rate so every read sees the same data, and put it after status rules for
+the same endpoint (the first rule that fires decides). Where it acts: azure/extra_row.py,
+gcp/extra_row.py.
 """
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +40,8 @@ from include.sandbox.detrand import unit
 STATUS_FAULTS = {"403", "429", "429-bare", "500", "502", "503"}
 BODY_FAULTS = {"reset", "truncate"}
 PAGE_FAULTS = {"repeat-token", "restate", "incomplete"}
-FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | {"slow"}
+DATA_FAULTS = {"extra-row"}
+FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | DATA_FAULTS | {"slow"}
 
 
 class FaultSpecError(ValueError):
@@ -53,6 +62,7 @@ class FaultRule:
     retry_after: str = "1"  # seconds, or "http-date" for an HTTP-date one second ahead
     delay: float = 1.0  # seconds, for "slow"
     fraction: float = 0.5  # share of the body sent before "reset" / "truncate"
+    period: str | None = None  # "extra-row": the month (YYYY-MM) that gets the row; None = every month
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 
@@ -66,6 +76,8 @@ class FaultRule:
             raise FaultSpecError(f"expected rate in [0, 1], got {self.rate!r}")
         if not 0 < self.fraction < 1:
             raise FaultSpecError(f"expected fraction in (0, 1), got {self.fraction!r}")
+        if self.period is not None and not _MONTH.match(str(self.period)):
+            raise FaultSpecError(f"expected period as YYYY-MM (e.g. 2024-01), got {self.period!r}")
         self.nth = tuple(int(n) for n in self.nth)
         self.retry_after = str(self.retry_after)
 
@@ -84,11 +96,17 @@ class Fault:
     retry_after: str = "1"
     delay: float = 1.0
     fraction: float = 0.5
+    period: str | None = None
+
+    def covers(self, month: str) -> bool:
+        """For "extra-row": does this fault put a row into ``month`` (YYYY-MM)?"""
+        return self.period is None or self.period == month
 
 
 _INT_FIELDS = {"first", "max"}
 _FLOAT_FIELDS = {"rate", "delay", "fraction"}
-_STR_FIELDS = {"tenant", "retry_after"}
+_STR_FIELDS = {"tenant", "retry_after", "period"}
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def parse_rule_text(text: str) -> FaultRule:
@@ -114,7 +132,7 @@ def parse_rule_text(text: str) -> FaultRule:
         else:
             raise FaultSpecError(
                 f"expected option one of nth, first, max, rate, delay, fraction, tenant, "
-                f"retry_after in {text!r}, got {key!r}"
+                f"retry_after, period in {text!r}, got {key!r}"
             )
     return FaultRule(**kwargs)
 
@@ -204,7 +222,7 @@ class FaultPlan:
                     fires = True
                 if fires:
                     rule.fired += 1
-                    return Fault(rule.fault, index, rule.retry_after, rule.delay, rule.fraction)
+                    return Fault(rule.fault, index, rule.retry_after, rule.delay, rule.fraction, rule.period)
             return None
 
     def to_json(self) -> dict[str, Any]:

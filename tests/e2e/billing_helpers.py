@@ -1,5 +1,6 @@
-"""Helpers for billing end-to-end tests: run a DAG over REST, read the warehouse and the
-sandbox's goldens."""
+"""Helpers for billing end-to-end tests: run a DAG over REST (the AWS CUR DAG unless `dag`
+says otherwise), read the warehouse and the sandbox's goldens, call a sandbox server's
+admin API, kill the Celery pool process running a task."""
 import os
 import signal
 import time
@@ -14,31 +15,37 @@ DAG = "billing_aws_cur"
 PAYER = "111122223333"
 
 
-def run(airflow, conf, timeout=600):
-    airflow.wait_for_dag(DAG)
-    airflow.unpause(DAG)
-    run_id = airflow.trigger(DAG, conf)
-    return run_id, airflow.wait_for_run(DAG, run_id, timeout)
+def trigger(airflow, conf, dag=DAG):
+    airflow.wait_for_dag(dag)
+    airflow.unpause(dag)
+    return airflow.trigger(dag, conf)
 
 
-def states(airflow, run_id):
-    return {(t["task_id"], t["map_index"]): t["state"] for t in airflow.task_instances(DAG, run_id)}
+def run(airflow, conf, timeout=600, dag=DAG):
+    run_id = trigger(airflow, conf, dag)
+    return run_id, airflow.wait_for_run(dag, run_id, timeout)
+
+
+def states(airflow, run_id, dag=DAG):
+    return {(t["task_id"], t["map_index"]): t["state"] for t in airflow.task_instances(dag, run_id)}
 
 
 def golden(env, provider, period, account=PAYER):
     return sandbox_golden(env, provider, period, account)
 
 
-def sandbox(env, method, path, **kwargs):
-    response = requests.request(method, f"{env['SANDBOX_AWS_URL']}/_sandbox/{path}", timeout=30,
-                                **kwargs)
+def sandbox(env, method, path, server="aws", **kwargs):
+    """The admin API of one sandbox server (faults, goldens: any; requests: that server's
+    log; quota: azure)."""
+    response = requests.request(method, f"{env[f'SANDBOX_{server.upper()}_URL']}/_sandbox/{path}",
+                                timeout=30, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
 
 
-def slice_snapshot(env, period, account=PAYER):
+def slice_snapshot(env, period, account=PAYER, provider="aws"):
     """Published rows of the slice (key, version, BilledCost) + quarantine count."""
-    return demo_slice_snapshot(env, period, account)
+    return demo_slice_snapshot(env, period, account, provider)
 
 
 def assert_exact(env, period, provider, column, account=PAYER):
@@ -68,10 +75,10 @@ def kill_worker_running(pid: int) -> int:
     return proc.pid
 
 
-def wait_for_task_running(airflow, run_id, task_id, timeout=300):
+def wait_for_task_running(airflow, run_id, task_id, timeout=300, dag=DAG):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for ti in airflow.task_instances(DAG, run_id):
+        for ti in airflow.task_instances(dag, run_id):
             if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("pid"):
                 return ti
         time.sleep(0.3)

@@ -1,7 +1,8 @@
 """The chunk chain every billing provider DAG wires after its `plan` task (DESIGN.md §2):
 
     chunks_of → fetch (billing.fetch, provider pool) → normalize (billing.normalize)
-              → persist (billing.persist) → publish → finalize (all_done: DLQ)
+              → persist (billing.persist) → publish → finalize (all_done: DLQ; fails the
+                run unless the slice version was published: Airflow rates a run by it)
 
 One builder for AWS, Azure and GCP, so a change to queues, trigger rules or the finalizer
 reaches every provider. Imported at DAG parse time: it imports only airflow.sdk and the
@@ -52,7 +53,7 @@ def chunk_chain(planned, *, fetch: str, normalize: str, publish: str, conn_param
     @task(trigger_rule="all_done")
     def finalize(ti=None, dag_run=None) -> dict:
         # pulled here, not passed in: when plan failed there is no plan and nothing to close
-        return _call("include.ingest.billing.pipeline:finalize", ti.xcom_pull(task_ids="plan"),
+        return _call("include.ingest.billing.pipeline:close_run", ti.xcom_pull(task_ids="plan"),
                      dag_run.dag_id, dag_run.run_id)
 
     persisted = persist.expand(normalized=normalize_chunk.expand(

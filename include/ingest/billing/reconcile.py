@@ -9,8 +9,12 @@ Two moments, one table (``billing.reconciliation``, one row per measure per chec
   discrepancy is recorded and the publish refused (``PermanentError``): the data moved
   while we read it, or a part is short -- the next run plans a fresh version.
 * **nightly** (``reconcile_published``): every published slice against what the provider
-  declares *now* (provider probes in ``reconcile_providers.py``). A discrepancy is recorded
-  and returned; the nightly DAG fails its summary task naming each slice and difference.
+  declares *now* (provider probes in ``reconcile_providers.py``) -- and a slice's newest
+  delivery that publish refused (still loading, with a publish-time discrepancy, newer than
+  the published version): its staged rows against the provider now, so a month stuck on a
+  delivery that disagrees with the provider's own totals is named every night, not only in
+  the failed DAG run. A discrepancy is recorded and returned; the nightly DAG fails its
+  summary task naming each slice and difference.
 
 Measures: ``rows``, ``billed_cost``, ``effective_cost`` (numbers; difference = ours -
 theirs), ``version`` (a newer delivery exists) and ``invoice_final`` (AWS: rows still
@@ -26,6 +30,7 @@ from decimal import Decimal
 import psycopg
 
 from include.ingest.http.exceptions import PermanentError
+from include.ingest.persist import load_tables
 from include.ingest.persist.db import connect
 from include.ingest.persist.ledger import SliceVersion
 
@@ -102,12 +107,16 @@ def _raw_amounts(provider: str, raw_text: str) -> tuple[Decimal, Decimal]:
 def observed_totals(conn: psycopg.Connection, sv: SliceVersion, published: bool) -> dict:
     """Rows in and money of a load: staged (before publish) or published rows, plus its
     quarantined rows' raw amounts -- the provider's totals include those rows too."""
-    where, args = (("x_provider = %s AND x_billing_account = %s AND x_billing_period = %s", sv.slice_key)
-                   if published else ("x_load_id = %s", (sv.load_id,)))
-    table = "billing.line_items" if published else "billing.staging_line_items"
-    rows, billed, effective = conn.execute(
-        f"SELECT count(*), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0) FROM {table} "
-        f"WHERE {where}", args).fetchone()
+    if published:
+        rows, billed, effective = conn.execute(
+            "SELECT count(*), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0) "
+            "FROM billing.line_items WHERE x_provider = %s AND x_billing_account = %s AND "
+            "x_billing_period = %s", sv.slice_key).fetchone()
+    else:
+        seq = conn.execute("SELECT load_seq FROM billing.ledger WHERE load_id = %s",
+                           (sv.load_id,)).fetchone()
+        rows, billed, effective = (load_tables.count_and_totals(conn, seq[0]) if seq
+                                   else (0, Decimal(0), Decimal(0)))
     for (raw,) in conn.execute("SELECT raw FROM billing.quarantine WHERE load_id = %s", (sv.load_id,)):
         b, e = _raw_amounts(sv.provider, raw)
         rows, billed, effective = rows + 1, billed + b, effective + e
@@ -164,23 +173,38 @@ def publish_reconciled(plan_: dict, dag_run_id: str | None = None) -> dict:
 Probe = Callable[[dict], tuple[dict, str, list[Check]]]  # ledger row -> (declared, declared_by, extra checks)
 
 
+# Published slice versions, and per slice the newest load that publish refused (a recorded
+# publish-time discrepancy) when it is newer than the published version, if any.
+_TO_CHECK = """
+SELECT l.*, l.state = 'published' AS published FROM billing.ledger l
+WHERE l.provider = %(p)s AND (%(periods)s::text[] IS NULL OR l.billing_period = ANY(%(periods)s))
+  AND (l.state = 'published' OR (l.state = 'loading'
+    AND EXISTS (SELECT 1 FROM billing.reconciliation r WHERE r.load_id = l.load_id
+                AND r.context = 'publish' AND r.status = 'discrepancy')
+    AND NOT EXISTS (SELECT 1 FROM billing.ledger n WHERE (n.provider, n.billing_account, n.billing_period)
+                    = (l.provider, l.billing_account, l.billing_period) AND n.load_id <> l.load_id
+                    AND n.version_at >= l.version_at AND n.state IN ('published', 'loading'))))
+ORDER BY l.billing_period, l.billing_account, published DESC"""
+
+
 def reconcile_published(provider: str, probe: Probe, periods: list[str] | None = None,
                         dag_run_id: str | None = None) -> list[Check]:
-    """Check every published slice of ``provider`` (optionally only ``periods``) against
-    what ``probe`` says the provider declares now; record and return every check."""
+    """Check every published slice of ``provider`` (optionally only ``periods``), and each
+    slice's newest delivery refused at publish, against what ``probe`` says the provider
+    declares now; record and return every check."""
     out: list[Check] = []
     with connect() as conn:
-        cur = conn.execute("SELECT * FROM billing.ledger WHERE provider = %s AND state = 'published' "
-                           "AND (%s::text[] IS NULL OR billing_period = ANY(%s)) ORDER BY billing_period, "
-                           "billing_account", (provider, periods, periods))
+        cur = conn.execute(_TO_CHECK, {"p": provider, "periods": periods})
         ledger = [dict(zip([c.name for c in cur.description], row)) for row in cur.fetchall()]
         conn.commit()
         for row in ledger:
             sv = SliceVersion(provider, row["billing_account"], row["billing_period"], row["version"],
                               row["version_at"])
+            label = (_label(sv) if row["published"]
+                     else f"{_label(sv)} (newest delivery {sv.version}, refused at publish)")
             declared, declared_by, extra = probe(row)
-            observed = observed_totals(conn, sv, published=True)
-            checks = declared_checks(_label(sv), declared, observed, declared_by, provider) + extra
+            observed = observed_totals(conn, sv, published=row["published"])
+            checks = declared_checks(label, declared, observed, declared_by, provider) + extra
             record(conn, "nightly", sv, checks, dag_run_id)
             out += checks
     return out

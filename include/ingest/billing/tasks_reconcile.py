@@ -46,7 +46,8 @@ def summarize(results: dict[str, list[dict] | None]) -> dict:
                **{s: sum(c["status"] == s for c in checks) for s in ("ok", "open", "discrepancy")}}
     bad = [c for c in checks if c["status"] == "discrepancy"]
     if bad:
-        raise PermanentError(f"expected every published slice to match its provider, got {len(bad)} "
+        raise PermanentError("expected every checked slice (published, or newest delivery refused at publish) "
+                             f"to match its provider, got {len(bad)} "
                              "discrepancies: " + "; ".join(c["detail"] for c in bad)
                              + " (see billing.reconciliation)")
     return summary

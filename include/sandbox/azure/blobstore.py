@@ -3,7 +3,8 @@
 URLs are Azurite-style with a ``/blob`` prefix: ``{azure_url}/blob/{account}/{container}/{name}``.
 Supported: List Blobs (``?restype=container&comp=list`` with prefix, marker, maxresults; XML
 EnumerationResults) and Get Blob / HEAD with ``Range: bytes=a-b`` (206). Storage auth is not
-emulated (SAS query parameters and Authorization headers are ignored).
+emulated (SAS query parameters and Authorization headers are ignored). ``get_blob`` can serve
+a blob followed by extra bytes (the ``extra-row`` fault), as if they were part of it.
 """
 from __future__ import annotations
 
@@ -55,13 +56,14 @@ class BlobStore:
                 f"</Last-Modified><Etag>{_etag(path)}</Etag><Content-Length>{st.st_size}</Content-Length>"
                 f"<Content-Type>{_content_type(name)}</Content-Type><BlobType>BlockBlob</BlobType></Properties></Blob>")
 
-    def get_blob(self, req: Request, container: str, name: str) -> Response:
+    def get_blob(self, req: Request, container: str, name: str, suffix: bytes = b"") -> Response:
+        """The blob (followed by ``suffix``), whole or the requested byte range."""
         root = self.containers.get(container)
         path = (root / name).resolve() if root else None
         if root is None or path is None or not path.is_file() or root.resolve() not in path.parents:
             return _error(404, "BlobNotFound", "The specified blob does not exist.")
-        size = path.stat().st_size
-        headers = {"ETag": _etag(path), "Last-Modified": email.utils.formatdate(path.stat().st_mtime, usegmt=True),
+        size = path.stat().st_size + len(suffix)
+        headers = {"ETag": _etag(path, suffix), "Last-Modified": email.utils.formatdate(path.stat().st_mtime, usegmt=True),
                    "x-ms-blob-type": "BlockBlob", "Accept-Ranges": "bytes", "x-ms-version": "2023-11-03"}
         start, end, status = 0, size - 1, 200
         m = re.match(r"bytes=(\d+)-(\d*)$", req.headers.get("Range") or req.headers.get("x-ms-range") or "")
@@ -72,24 +74,29 @@ class BlobStore:
                 return _error(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        return Response(status, _read(path, start, end + 1), headers, length=end + 1 - start, content_type=_content_type(name))
+        return Response(status, _read(path, start, end + 1, suffix), headers, length=end + 1 - start, content_type=_content_type(name))
 
 
-def _read(path: Path, start: int, stop: int) -> Iterator[bytes]:
+def _read(path: Path, start: int, stop: int, suffix: bytes = b"") -> Iterator[bytes]:
+    """Bytes [start, stop) of the file followed by ``suffix``."""
+    file_size = path.stat().st_size
     with open(path, "rb") as fh:
         fh.seek(start)
-        left = stop - start
+        left = min(stop, file_size) - start
         while left > 0:
             chunk = fh.read(min(65536, left))
             if not chunk:
                 return
             left -= len(chunk)
             yield chunk
+    if stop > file_size and suffix:
+        yield suffix[max(0, start - file_size):stop - file_size]
 
 
-def _etag(path: Path) -> str:
+def _etag(path: Path, suffix: bytes = b"") -> str:
     st = path.stat()
-    return '"0x' + hashlib.md5(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:15].upper() + '"'
+    text = f"{path}:{st.st_size}:{st.st_mtime_ns}" + (f":{hashlib.md5(suffix).hexdigest()}" if suffix else "")
+    return '"0x' + hashlib.md5(text.encode()).hexdigest()[:15].upper() + '"'
 
 
 def _content_type(name: str) -> str:

@@ -15,6 +15,7 @@ charges the token's tenant one QPU per month of the window (quota.py); over quot
 the x-ms-ratelimit-microsoft.costmanagement-{qpu,entity,tenant,client,clienttype}-retry-after
 headers. Page faults: ``repeat-token`` returns a nextLink with the request's own $skiptoken;
 ``restate`` bumps the version of the window's first month before the page is computed.
+``extra-row`` (query listings, export parts and manifests): see extra_row.py.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from include.sandbox.azure import auth, exports, query, results
+from include.sandbox.azure import auth, exports, extra_row, query, results
 from include.sandbox.azure.blobstore import BlobStore
 from include.sandbox.azure.dataset import PROVIDER, AzureDataset
 from include.sandbox.azure.quota import QpuQuota
@@ -78,6 +79,7 @@ class AzureServer(SandboxServer):
         container = self.workdir / "azure-blobs" / self.config.azure_container
         container.mkdir(parents=True, exist_ok=True)
         self.blobs.mount(self.config.azure_container, container)
+        self.export_extras = extra_row.ExportExtras(self.data, container)
         for month in self.config.months:
             self._register(month, 0)
 
@@ -90,6 +92,7 @@ class AzureServer(SandboxServer):
                                         self.config.azure_rows_per_part, self.config.azure_storage_account)
         for golden in runs:
             self.goldens.put(golden)
+            self.export_extras.add_run(golden.info["manifest"], golden.info["dialect"], month, version)
 
     def restate(self, body: dict[str, Any]) -> dict[str, Any]:
         month = body.get("month") or body.get("period")
@@ -135,7 +138,13 @@ class AzureServer(SandboxServer):
         return self.blobs.list_blobs(req, req.match["container"])
 
     def _get_blob(self, req: Request) -> Response:
-        return self.blobs.get_blob(req, req.match["container"], req.match["name"])
+        container, name, suffix = req.match["container"], req.match["name"], b""
+        if req.fault is not None and req.fault.kind == "extra-row" and container == self.config.azure_container:
+            manifest = self.export_extras.manifest(name, req.fault)
+            if manifest is not None:
+                return Response(200, manifest, {"x-ms-blob-type": "BlockBlob"}, content_type="application/json")
+            suffix = self.export_extras.part_suffix(name, req.fault)
+        return self.blobs.get_blob(req, container, name, suffix)
 
     def query(self, req: Request) -> Response:
         if not req.arg("api-version"):
@@ -179,6 +188,8 @@ class AzureServer(SandboxServer):
             if months:
                 self.restate({"month": months[0]})
         result = self._result(spec, scope)
+        if req.fault is not None and req.fault.kind == "extra-row":
+            result = extra_row.query_result(result, self.data, spec, scope, req.fault)
         size = int(top) if top else int(req.arg("$top") or self.config.azure_page_size)
         size = max(1, min(size, self.config.azure_max_page_size))
         rows = result.rows(offset, size)

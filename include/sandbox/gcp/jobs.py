@@ -1,7 +1,8 @@
 """Query jobs and page tokens for the BigQuery emulator.
 
 A job is the snapshot of one query: for ``SELECT *`` the matching table index runs (the table
-is append-only, so indices stay valid after later appends), for aggregates the finished rows.
+is append-only, so indices stay valid after later appends) and any ``extra`` rows after them
+(the ``extra-row`` fault), for aggregates the finished rows.
 Page tokens are opaque base64 of {kind, id, offset}; a token from another job or table is a
 400, as a foreign token is in BigQuery.
 """
@@ -16,6 +17,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from include.sandbox.gcp.rows import encode_row
+
 
 @dataclass
 class Job:
@@ -27,6 +30,7 @@ class Job:
     runs: list[tuple[int, int]] | None = None  # SELECT *: table index ranges
     rows: list[list[dict[str, Any]]] | None = None  # aggregates: encoded rows
     statement: str = ""
+    extra: list[Any] = field(default_factory=list)  # SELECT *: cores listed after the runs
     _offsets: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -35,7 +39,7 @@ class Job:
 
     @property
     def total_rows(self) -> int:
-        return self._offsets[-1] if self.runs is not None else len(self.rows or [])
+        return self._offsets[-1] + len(self.extra) if self.runs is not None else len(self.rows or [])
 
     def page(self, offset: int, size: int, int64_timestamps: bool) -> list[dict[str, Any]]:
         end = min(offset + size, self.total_rows)
@@ -43,6 +47,9 @@ class Job:
             return [{"f": r} for r in self.rows[offset:end]]
         out = []
         for k in range(offset, end):
+            if k >= self._offsets[-1]:
+                out.append({"f": encode_row(self.extra[k - self._offsets[-1]], self.table.account, int64_timestamps)})
+                continue
             run = bisect.bisect_right(self._offsets, k) - 1
             index = self.runs[run][0] + (k - self._offsets[run])
             out.append({"f": self.table.encoded(index, int64_timestamps)})

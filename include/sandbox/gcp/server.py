@@ -17,6 +17,7 @@ Page faults: ``repeat-token`` answers with the request's own pageToken; ``restat
 correction batch for the month being read before the page is served (tabledata.list then
 shows the new rows on later pages and a larger totalRows; query jobs keep their snapshot);
 ``incomplete`` makes jobs.query / getQueryResults answer jobComplete=false once.
+``extra-row`` (SELECT * jobs, tabledata.list): see extra_row.py.
 """
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ from typing import Any
 
 from include.sandbox.config import SandboxConfig
 from include.sandbox.faults import Fault, FaultPlan
-from include.sandbox.gcp import sql
+from include.sandbox.gcp import extra_row, sql
 from include.sandbox.gcp.aggregate import aggregate
 from include.sandbox.gcp.jobs import Job, JobStore, make_token, read_token
 from include.sandbox.gcp.rows import STANDARD_SCHEMA
-from include.sandbox.gcp.table import PROVIDER, GeneratedTable
+from include.sandbox.gcp.table import PROVIDER, GeneratedTable, RowFilter
 from include.sandbox.golden import GoldenRegistry
 from include.sandbox.httpkit import HandlerError, Request, Response, SandboxServer, admin_json, json_response, retry_after_value
 
@@ -107,7 +108,8 @@ class GcpServer(SandboxServer):
         return max(0, min(size, self.config.gcp_max_page_size))
 
     # ---- jobs --------------------------------------------------------------------------
-    def _create_job(self, project: str, statement: str, use_legacy: Any, location: str | None) -> Job:
+    def _create_job(self, project: str, statement: str, use_legacy: Any, location: str | None,
+                    fault: Fault | None = None) -> Job:
         if use_legacy is not False and str(use_legacy).lower() != "false":
             raise HandlerError(google_error(400, "expected useLegacySql=false: the sandbox speaks GoogleSQL only (the API defaults to legacy SQL)", "invalidQuery"))
         try:
@@ -118,9 +120,12 @@ class GcpServer(SandboxServer):
         job = Job(self.jobs.new_id(self.config.seed), project, location or "US", table, {}, statement=statement)
         if parsed.star:
             runs = table.runs(parsed.filter)
+            extra = extra_row.extra_cores(table, parsed.filter, fault)
             if parsed.limit is not None:
                 runs = _limit_runs(runs, parsed.limit)
-            job = Job(job.job_id, project, job.location, table, getattr(table, "schema", STANDARD_SCHEMA), runs=runs, statement=statement)
+                extra = extra[:max(0, parsed.limit - sum(hi - lo for lo, hi in runs))]
+            job = Job(job.job_id, project, job.location, table, getattr(table, "schema", STANDARD_SCHEMA), runs=runs,
+                      statement=statement, extra=extra)
         else:
             rows = aggregate(parsed, table.cores(table.runs(parsed.filter)))
             schema = {"fields": [{"name": i.name, "type": i.type, "mode": "NULLABLE"} for i in parsed.items]}
@@ -151,7 +156,8 @@ class GcpServer(SandboxServer):
 
     def jobs_query(self, req: Request) -> Response:
         body = _json_body(req)
-        job = self._create_job(req.match["project"], body.get("query", ""), body.get("useLegacySql", True), body.get("location"))
+        job = self._create_job(req.match["project"], body.get("query", ""), body.get("useLegacySql", True), body.get("location"),
+                               req.fault)
         size = self._page_size(body.get("maxResults"))
         return json_response(self._results_body(req, job, "bigquery#queryResponse", 0, size))
 
@@ -169,7 +175,8 @@ class GcpServer(SandboxServer):
     def jobs_insert(self, req: Request) -> Response:
         body = _json_body(req)
         query = body.get("configuration", {}).get("query", {})
-        job = self._create_job(req.match["project"], query.get("query", ""), query.get("useLegacySql", True), body.get("jobReference", {}).get("location"))
+        job = self._create_job(req.match["project"], query.get("query", ""), query.get("useLegacySql", True),
+                               body.get("jobReference", {}).get("location"), req.fault)
         return json_response(_job_resource(job, body.get("configuration", {})))
 
     def jobs_get(self, req: Request) -> Response:
@@ -209,10 +216,11 @@ class GcpServer(SandboxServer):
             month = table.segments[-1].month if offset >= table.total_rows else _segment_month(table, offset)
             self._restate(table, month)
         size = self._page_size(req.arg("maxResults"))
-        total = table.total_rows
+        extra = extra_row.extra_cores(table, RowFilter(), req.fault)
+        total = table.total_rows + len(extra)
         end = min(offset + size, total)
         int64 = req.arg("formatOptions.useInt64Timestamp") == "true"
-        rows = [{"f": table.encoded(i, int64)} for i in range(offset, end)]
+        rows = [{"f": extra_row.listed_row(table, extra, i, int64)} for i in range(offset, end)]
         rows = _select_fields(rows, req.arg("selectedFields"), getattr(table, "schema", STANDARD_SCHEMA))
         body: dict[str, Any] = {"kind": "bigquery#tableDataList", "etag": _etag(ident, offset), "totalRows": str(total), "rows": rows}
         if fault == "repeat-token" and token:

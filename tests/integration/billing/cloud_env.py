@@ -101,6 +101,15 @@ def page_offset(entry):
     return json.loads(urlsafe_b64decode(token + "=" * (-len(token) % 4)))["o"]
 
 
+def quota_bound_seconds(n, limits=QPU_LIMITS):
+    """When the n-th call can be granted at the earliest if every window's quota is spent
+    greedily from t = 0 (the ideal no client can beat)."""
+    times = []
+    for _ in range(n):
+        times.append(max([0.0] + [times[-q] + w for w, q in limits if len(times) >= q]))
+    return times[-1] if times else 0.0
+
+
 def slice_state(conn):
     row = conn.execute(
         "SELECT count(*), count(DISTINCT x_idempotency_key), coalesce(sum(billed_cost), 0), "

@@ -12,22 +12,12 @@ import pytest
 from include.ingest.billing.reconcile import publish_reconciled
 from include.sandbox import Sandbox
 from tests.integration.billing.cloud_env import (azure_client, azure_settings, cloud_env,  # noqa: F401
-                                                 load_azure_chunk, plan_azure_query, scopes, slice_state)
+                                                 load_azure_chunk, plan_azure_query, quota_bound_seconds, scopes,
+                                                 slice_state)
 
 pytestmark = pytest.mark.integration
 # 17 % with retry headers, then 20 % of the rest bare: with this seed exactly 12 of the 40 calls (30 %), 6 + 6
 FAULTS = "azure.query:429:rate=0.17:retry_after=1;azure.query:429-bare:rate=0.2"
-LIMITS = ((10, 12), (60, 60), (3600, 600))
-
-
-def quota_bound_seconds(n, limits=LIMITS):
-    """When the n-th call can be granted at the earliest if every window's quota is spent
-    greedily from t = 0 (the ideal no client can beat)."""
-    times = []
-    for _ in range(n):
-        times.append(max([0.0] + [times[-q] + w for w, q in limits if len(times) >= q]))
-    return times[-1] if times else 0.0
-
 
 def test_quota_bound_ideal():
     assert quota_bound_seconds(12) == 0 and quota_bound_seconds(13) == 10 and quota_bound_seconds(27) == 20

@@ -27,8 +27,10 @@ def test_failed_chunk_is_dead_lettered_then_replayed_exactly(sandbox, s3, billin
     sandbox.clear_faults()
     with pytest.raises(PublishError, match="expected 3 loaded chunks, got 2"):
         pipeline.publish_slice(planned)
-    closed = pipeline.finalize(planned, "billing_aws_cur", "run-1")
-    assert closed["failed_chunks"] == [planned["chunks"][0]["chunk_id"]]
+    with pytest.raises(PermanentError) as closed:  # the DAG's last task: the run must not end green
+        pipeline.close_run(planned, "billing_aws_cur", "run-1")
+    first = planned["chunks"][0]["chunk_id"]
+    assert f"got ledger state 'loading': 1 chunk(s) did not load ({first}; recorded in billing.dlq" in str(closed.value)
 
     entries = tasks.open_dlq_entries(None, "billing_aws_cur")
     assert [e["chunk"]["chunk_id"] for e in entries] == [planned["chunks"][0]["chunk_id"]]
@@ -42,4 +44,18 @@ def test_failed_chunk_is_dead_lettered_then_replayed_exactly(sandbox, s3, billin
     assert published["rows_in"] == golden["rows"]
     state = billing_env.execute("SELECT state, resolution FROM billing.dlq").fetchall()
     assert [s for s, _ in state] == ["resolved"]
+    assert tasks.open_dlq_entries(None, None) == []
+    assert pipeline.close_run(planned, "billing_aws_cur", "run-1")["ledger_state"] == "published"  # green now
+
+
+def test_a_run_without_a_plan_or_with_a_refused_publish_fails_at_its_last_task(sandbox, s3, billing_env):
+    with pytest.raises(PermanentError, match="expected a plan, got none; the plan task failed"):
+        pipeline.close_run(None, "billing_azure_cost", "run-2")
+    sv, chunks, source = aws_cur.find_delivery(s3, report(sandbox), "2024-01", PAYER)
+    planned = pipeline.plan(sv, [{**c, "conn_id": "unused"} for c in chunks], source, "run-2")
+    for chunk in planned["chunks"]:
+        landed = aws_cur.fetch(s3, chunk, sv)
+        pipeline.persist(pipeline.normalize(chunk, landed.to_json(), normalize_batch, aws_cur.read_batches))
+    with pytest.raises(PermanentError, match="got ledger state 'loading': publish did not complete"):
+        pipeline.close_run(planned, "billing_aws_cur", "run-2")  # every chunk loaded, publish not run
     assert tasks.open_dlq_entries(None, None) == []

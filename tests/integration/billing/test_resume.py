@@ -3,6 +3,7 @@
 Redis FLUSHALL from the PostgreSQL mirror. The sandbox's request log shows no completed
 page fetched again, and the published slice is exact: the subscription's records as the
 sandbox generates them, and the provider's own aggregate (reconciled at publish)."""
+import logging
 import multiprocessing
 import os
 import signal
@@ -63,7 +64,7 @@ def _kill_mid_chunk(conn, settings, redis_url, chunk, at_page=20):
 
 
 @pytest.mark.parametrize("flush_redis", [False, True], ids=["redis-cursor", "after-FLUSHALL"])
-def test_a_killed_chunk_resumes_without_refetching_landed_pages(sandbox, cloud_env, redis_url, flush_redis):
+def test_a_killed_chunk_resumes_without_refetching_landed_pages(sandbox, cloud_env, redis_url, flush_redis, caplog):
     settings = azure_settings(sandbox, limits=RELAXED)
     client = azure_client(settings, redis_url)
     planned = plan_azure_query(client, scopes(sandbox)[:1], window_days=31, page_size=PAGE)
@@ -81,7 +82,9 @@ def test_a_killed_chunk_resumes_without_refetching_landed_pages(sandbox, cloud_e
         client_redis.flushall() if OWN_REDIS else client_redis.flushdb()
         assert redis.Redis.from_url(redis_url).get(key) is None  # only PostgreSQL remembers now
 
+    caplog.set_level(logging.INFO, logger="include.ingest.billing.sources.pages")
     resumed = load_azure_chunk(client, first)  # the task's retry
+    assert f"(cursor from {'postgresql' if flush_redis else 'redis'})" in caplog.text
     published = publish_reconciled(planned, "resume-run")
 
     scope_path = f"/{first['scope']}/providers/Microsoft.CostManagement/query"

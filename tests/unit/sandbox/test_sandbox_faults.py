@@ -79,3 +79,20 @@ def test_append_mode_and_json_view():
         plan.set("a:500", mode="merge")
     plan.clear()
     assert plan.to_json()["rules"] == []
+
+
+def test_extra_row_rule_carries_its_period():
+    rules, _ = parse_spec("gcp.*:extra-row:period=2024-02;azure.query:extra-row")
+    assert [(r.fault, r.period) for r in rules] == [("extra-row", "2024-02"), ("extra-row", None)]
+    plan = FaultPlan(1, rules)
+    one, every = plan.decide("gcp.tabledata"), plan.decide("azure.query")
+    assert (one.kind, one.period) == ("extra-row", "2024-02")
+    assert one.covers("2024-02") and not one.covers("2024-01")
+    assert every.covers("2024-01") and every.covers("2031-12")
+    assert plan.to_json()["rules"][0]["period"] == "2024-02"
+
+
+@pytest.mark.parametrize("period", ["2024-13", "202402", "2024-2", "Feb"])
+def test_extra_row_period_must_be_a_month(period):
+    with pytest.raises(FaultSpecError, match=r"expected period as YYYY-MM"):
+        parse_spec(f"gcp.query:extra-row:period={period}")

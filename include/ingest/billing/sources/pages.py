@@ -8,11 +8,13 @@ chunk's ``LandedFile`` for normalize, and its presence makes a re-run a no-op.
 Resume: the cursor says how far paging got; pages landed after the last cursor save
 (killed between the two writes) are found in the landing zone and re-read for their
 continuation instead of being fetched again. So a page that was landed is never fetched
-or landed twice, whatever killed the previous attempt.
+or landed twice, whatever killed the previous attempt. A resumed attempt logs where it
+resumes and where the cursor came from (Redis or its PostgreSQL mirror).
 """
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from include.ingest.persist.ledger import SliceVersion
 from include.ingest.state import ChunkCursor
 
 MANIFEST = "pages.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,10 @@ def land_pages(sv: SliceVersion, chunk: dict, source: Source, reread: Reread, or
         if paginator.pages and not _intact(base, paginator.pages):
             saved.reset()  # the landing zone lost pages the cursor describes: start over
             paginator = Paginator(label)
+        if paginator.pages:
+            log.info("%s: resuming after page %d (cursor from %s)", label, paginator.pages, saved.source)
         # pages landed after the last cursor save: read their continuation, don't refetch
+        reread_pages = 0
         while not paginator.done and (
                 hit := landing.already_landed(base / page_name(paginator.pages + 1))) is not None:
             with ObjectStoragePath(hit.path).open("rb") as handle:
@@ -77,6 +83,10 @@ def land_pages(sv: SliceVersion, chunk: dict, source: Source, reread: Reread, or
             paginator.context.update(context)
             paginator.accept(next_token, rows)
             saved.save(paginator.to_state())
+            reread_pages += 1
+        if reread_pages:
+            log.info("%s: %d landed page(s) past the cursor re-read from the landing zone, not fetched",
+                     label, reread_pages)
         for page in source(paginator):
             paginator.context.update(page.context or {})
             number = paginator.accept(page.next_token, page.rows)  # loop guard before writing
