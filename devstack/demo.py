@@ -45,19 +45,19 @@ def sandbox_golden(env: dict, provider: str, period: str, account: str) -> dict:
     ).json()["goldens"][0]
 
 
-def slice_snapshot(env: dict, period: str, account: str) -> tuple[list[tuple], int]:
-    """What the warehouse holds for an AWS slice: its published rows (idempotency key,
-    version, BilledCost) and the quarantined rows of the published version."""
+def slice_snapshot(env: dict, period: str, account: str, provider: str = "aws") -> tuple[list[tuple], int]:
+    """What the warehouse holds for a slice: its published rows (idempotency key, version,
+    BilledCost) and the quarantined rows of the published version."""
     import psycopg
     with psycopg.connect(env["INGEST_DB_URL"]) as conn:
         rows = conn.execute(
             "SELECT x_idempotency_key, x_version, billed_cost FROM billing.line_items "
-            "WHERE x_provider = 'aws' AND x_billing_account = %s AND x_billing_period = %s "
-            "ORDER BY 1", (account, period)).fetchall()
+            "WHERE x_provider = %s AND x_billing_account = %s AND x_billing_period = %s "
+            "ORDER BY 1", (provider, account, period)).fetchall()
         quarantined = conn.execute(
             "SELECT count(*) FROM billing.quarantine q JOIN billing.ledger l USING (load_id) "
-            "WHERE l.state = 'published' AND l.provider = 'aws' AND l.billing_account = %s "
-            "AND l.billing_period = %s", (account, period)).fetchone()[0]
+            "WHERE l.state = 'published' AND l.provider = %s AND l.billing_account = %s "
+            "AND l.billing_period = %s", (provider, account, period)).fetchone()[0]
     return rows, quarantined
 
 
