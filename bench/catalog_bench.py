@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ import time
 import uuid
 import warnings
 from pathlib import Path
+
+from bench.peak_rss import PeakRss
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -226,9 +227,9 @@ def main(argv=None) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)  # the RSS subprocess: one file
     args = parser.parse_args(argv)
     if args.child:
+        rss = PeakRss()  # sampled: ru_maxrss would carry the bench parent's high-water mark
         result = run_pipeline(Path(args.child), args.db_url, args.redis_url)
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        print(json.dumps({"peak_rss_mib": round(peak_kib / 1024, 1),
+        print(json.dumps({"peak_rss_mib": round(rss.read(), 1),
                           "records_per_s": result["created"] / result["seconds"]}))
         return
     small, large = (int(x) for x in args.rss_sizes.split(","))
