@@ -10,6 +10,7 @@ no text parsing of NUMERIC and timestamptz on the server's.
 """
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pgpq import encoders, schema as pg_schema
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from include.ingest.persist.columns import SQL_COLUMNS
 
@@ -29,6 +31,9 @@ INDEXES = (("uniq", "UNIQUE", "x_load_seq, x_idempotency_key"),
            ("charge_period", "", "charge_period_start"))
 INDEX_SORT_MEMORY = "512MB"  # per publish, for the length of its transaction
 LOCK_TIMEOUT = "60s"  # a long reader of billing.line_items delays a publish this long at most
+
+
+SEND_QUEUE_BLOCKS = 256  # of ≤ 128 KiB each (psycopg's MAX_BUFFER_SIZE): ≤ 32 MiB in flight
 
 
 class DuplicateKeyError(RuntimeError):
@@ -60,6 +65,16 @@ def encoder(schema: pa.Schema) -> pgpq.ArrowToPostgresBinaryEncoder:
     return pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
 
 
+class _SendingThread(QueuedLibpqWriter):
+    """psycopg's queued COPY writer (a thread sends while the caller reads and encodes the
+    next batch, so the server is never left waiting), with a bounded queue: psycopg's holds
+    1024 blocks, and the server is the slow side, so memory would grow to 128 MiB per COPY."""
+
+    def __init__(self, cursor: psycopg.Cursor):
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=SEND_QUEUE_BLOCKS)
+
+
 def copy_rows(conn: psycopg.Connection, load_seq: int, schema: pa.Schema,
               batches: Iterable[pa.RecordBatch]) -> tuple[int, Decimal]:
     """Binary-COPY `batches` (all of `schema`, which must match SQL_COLUMNS in order) into the
@@ -67,7 +82,7 @@ def copy_rows(conn: psycopg.Connection, load_seq: int, schema: pa.Schema,
     encoder_, billed = encoder(schema), Decimal(0)
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)")
-                      .format(table(load_seq), COPY_COLUMNS)) as copy:
+                      .format(table(load_seq), COPY_COLUMNS), writer=_SendingThread(cur)) as copy:
             copy.write(encoder_.write_header())
             for batch in batches:
                 if batch.num_rows:
