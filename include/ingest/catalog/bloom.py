@@ -1,7 +1,7 @@
 """A Bloom filter in plain Redis (BITFIELD in Lua; no RedisBloom module needed).
 
-It answers "has any of these keys (match keys, fingerprints) ever been written to the
-catalog?" for a whole batch in one round trip. Two rules keep it safe:
+It answers "has any of these match keys ever been written to the catalog?" for a whole
+batch in one round trip. Two rules keep it safe:
 
 * **A hit is only a maybe.** The store confirms every hit in PostgreSQL before it treats a
   record as known, so a false positive costs one lookup, never a record.
@@ -79,6 +79,7 @@ return table.concat(out)
 """
 PER_CALL = 20_000  # items per script call: bounded arguments, short Redis pauses
 _PAIR = struct.Struct(">II")
+_BIT = tuple(1 << (byte & 31) for byte in range(256))  # a hash byte → its bit in the word
 
 
 class BloomFilter:
@@ -98,14 +99,18 @@ class BloomFilter:
         self._script = client.register_script(_SCRIPT)
 
     def _blob(self, items: Sequence[str]) -> bytes:
-        packed = bytearray()
+        """(word, mask) pairs, packed: blake2b's first 8 bytes pick the word, each of the
+        next k bytes one bit of it (at most 8: the digest is 16 bytes)."""
+        words, k, bit, pack = self.words, self.k, _BIT, _PAIR.pack
+        blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+        out = []
         for item in items:
-            digest = hashlib.blake2b(item.encode(), digest_size=16).digest()
+            digest = blake2b(item.encode(), digest_size=16).digest()
             mask = 0
-            for byte in digest[8:8 + self.k]:
-                mask |= 1 << (byte & 31)
-            packed += _PAIR.pack(int.from_bytes(digest[:8], "big") % self.words, mask)
-        return bytes(packed)
+            for byte in digest[8:8 + k]:
+                mask |= bit[byte]
+            out.append(pack(from_bytes(digest[:8], "big") % words, mask))
+        return b"".join(out)
 
     def _call(self, items: Sequence[str], mode: str) -> tuple[bool, list[bool]]:
         ready, hits = True, []

@@ -55,7 +55,10 @@ class Prepared:
     warnings: list[str]
 
     def bloom_items(self) -> list[str]:
-        return [f"{k}:{v}" for k, v in self.keys.match_keys()] + [f"fp:{self.keys.fingerprint}"]
+        """What the Bloom filter holds for this record: its match keys (ocn, isbn, control;
+        content only for a record with none of them), the keys a lookup can find. The
+        fingerprint is not one of them: no lookup uses it, so its bit would only cost."""
+        return [f"{k}:{v}" for k, v in self.keys.match_keys()]
 
 
 # Binary COPY: the bytea / jsonb payloads travel as they are (text COPY hex-encodes every

@@ -89,6 +89,21 @@ def test_a_flushed_filter_is_not_trusted_and_is_rebuilt(catalog, bloom):
     assert ingest(catalog, bloom, path)["unchanged"] == 100
 
 
+def test_the_filter_holds_match_keys_only(catalog, bloom, redis_client):
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    ingest(catalog, bloom, path)
+    entries = _bloom_entries(path)
+    assert entries and {e.split(":", 1)[0] for e in entries} <= {"ocn", "isbn", "control",
+                                                                 "content"}
+    rebuilt = BloomFilter(redis_client, name=f"test:rebuilt:{uuid.uuid4().hex}", capacity=1000)
+    try:
+        keys = catalog.execute("SELECT count(*) FROM catalog.record_keys").fetchone()[0]
+        assert batches.rebuild_bloom(catalog, rebuilt) == keys  # no fingerprints
+        assert rebuilt.is_ready() and all(rebuilt.contains(entries))
+    finally:
+        rebuilt.drop()
+
+
 def _changed_copy(tmp_path, count=3):
     contents = marc_contents(FIXTURES / "folio-data-import" / "100.mrc")
     changed = [retitle(c, f"Changed title {i}") if i < count else c
