@@ -133,6 +133,10 @@ class BloomFilter:
         every item added — one round trip for a whole batch."""
         return self._call(items, "check+add")
 
+    def pipelined(self) -> "Pipelined":
+        """check_and_add calls sent as the caller goes on, their replies read at the end."""
+        return Pipelined(self)
+
     def is_ready(self) -> bool:
         return bool(self._client.getbit(self.key, self.words * 32))
 
@@ -141,6 +145,60 @@ class BloomFilter:
 
     def drop(self) -> None:
         self._client.delete(self.key)
+
+
+class Pipelined:
+    """`check_and_add` for items sent in several parts, on one connection, without waiting:
+    Redis runs each part's script while the caller works on the next part (a batch is
+    screened as it is parsed); `result()` reads every reply, (ready, hits) in send order.
+    Use it as a context manager: a connection left with unread replies is dropped."""
+
+    def __init__(self, bloom: BloomFilter):
+        self._bloom, self._conn, self._sent = bloom, None, 0
+
+    def send(self, items: Sequence[str]) -> None:
+        bloom = self._bloom
+        if self._conn is None:
+            self._conn = bloom._client.connection_pool.get_connection("EVAL")
+        try:
+            for i in range(0, len(items), PER_CALL):
+                # EVAL, not EVALSHA: nothing to reload after a Redis restart (Redis caches
+                # the compiled script by its digest)
+                self._conn.send_command("EVAL", _SCRIPT, 1, bloom.key,
+                                        bloom._blob(items[i:i + PER_CALL]), bloom.words * 32,
+                                        "check+add")
+                self._sent += 1
+        except BaseException:
+            self.close(broken=True)
+            raise
+
+    def result(self) -> tuple[bool, list[bool]]:
+        ready, hits = True, []
+        try:
+            while self._sent:
+                reply = self._conn.read_response()
+                self._sent -= 1
+                ready = ready and reply[:1] == b"1"
+                hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
+        except BaseException:
+            self.close(broken=True)
+            raise
+        self.close()
+        return ready, hits
+
+    def close(self, broken: bool = False) -> None:
+        if self._conn is None:
+            return
+        if broken or self._sent:
+            self._conn.disconnect()  # unread replies: never hand this connection out again
+        self._bloom._client.connection_pool.release(self._conn)
+        self._conn, self._sent = None, 0
+
+    def __enter__(self) -> "Pipelined":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def filter_name(db_url: str) -> str:

@@ -6,10 +6,11 @@ create the same book):
 
 1. a batch that is no longer `staged` is left alone: re-running it changes nothing and
    returns its stored counts;
-2. one Bloom filter call (when it is ready) splits records into "certainly new" and
-   "maybe known", and learns the batch's keys *before* the commit (a failed commit leaves
-   false positives only, never a false "new"); only "maybe known" records are looked up
-   in PostgreSQL — a hit is never trusted on its own;
+2. the Bloom filter's answer, asked before the lock (screen.py: it learns the batch's keys
+   *before* the commit, so a failed commit leaves false positives only, never a false
+   "new"), splits records into "certainly new" and "maybe known"; only "maybe known"
+   records are looked up in PostgreSQL — a hit is never trusted on its own — unless the
+   filter was not ready or another batch committed since it answered: then all are;
 3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
 4. new records and versions (each version names its batch and the version it replaced),
    current keys, one result row per input record and the DLQ rows (raw bytes) are written
@@ -30,6 +31,7 @@ from include.ingest.catalog.keys import RecordKeys
 from include.ingest.catalog.model import BadRecord
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
                                             UPDATED, Candidate, Decision, Matcher)
+from include.ingest.catalog.screen import Screen, next_commit_seq, screen
 from include.ingest.persist.db import advisory_key
 
 WRITE_LOCK = advisory_key("catalog-write")
@@ -100,8 +102,10 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
         return {}
     rows = conn.execute(
         "SELECT k.kind, k.value, r.record_id, v.content_sha256, "
-        " coalesce((SELECT array_agg(o.value) FROM catalog.record_keys o "
-        "           WHERE o.record_id = r.record_id AND o.kind = 'ocn'), '{}'), "
+        # kind in FILTER, not WHERE: with kind = 'ocn' beside record_id the planner may walk
+        # the (kind, value, record_id) key over every OCN instead of record_keys_record
+        " coalesce((SELECT array_agg(o.value) FILTER (WHERE o.kind = 'ocn') "
+        "           FROM catalog.record_keys o WHERE o.record_id = r.record_id), '{}'), "
         " b.run_id = %s AND b.batch_id <> %s "  # written by another batch of this run
         "FROM jsonb_to_recordset(%s::jsonb) AS q(kind text, value text) "
         "JOIN catalog.record_keys k ON k.kind = q.kind AND k.value = q.value "
@@ -117,26 +121,6 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
     return found
 
 
-def _maybe_known(items: list[Prepared], bloom: BloomFilter | None) -> list[Prepared]:
-    """The records that may match an existing one; the filter learns every key now.
-
-    Learning keys before the commit is what keeps "miss" true: a commit that fails leaves
-    bits for keys PostgreSQL does not have (false positives), never the reverse. Keys of
-    records that end up unchanged or duplicates are in PostgreSQL already or harmless."""
-    if bloom is None:
-        return items
-    flat, owner = [], []
-    for n, item in enumerate(items):
-        for entry in item.bloom_items():
-            flat.append(entry)
-            owner.append(n)
-    ready, hits = bloom.check_and_add(flat)
-    if not ready:  # flushed, evicted or never built: it cannot vouch for "new"
-        return items
-    maybe = {owner[i] for i, hit in enumerate(hits) if hit}
-    return [item for n, item in enumerate(items) if n in maybe]
-
-
 def _stored_summary(conn, batch_id: str, state: str) -> dict:
     row = conn.execute(f"SELECT records_in, {', '.join(COUNT_COLUMNS)} FROM catalog.batches "
                        f"WHERE batch_id = %s", (batch_id,)).fetchone()
@@ -145,9 +129,17 @@ def _stored_summary(conn, batch_id: str, state: str) -> dict:
 
 
 def commit_batch(conn: psycopg.Connection, descriptor: dict,
-                 items: list[Prepared | BadRecord], bloom: BloomFilter | None) -> dict:
-    """Write one batch's records, results and DLQ rows in one transaction; return counts."""
+                 items: list[Prepared | BadRecord], bloom: BloomFilter | None,
+                 screened: Screen | None = None) -> dict:
+    """Write one batch's records, results and DLQ rows in one transaction; return counts.
+
+    `screened`: the Bloom filter's answer for the batch's records (`Prepared` ones, in
+    order), as `ingest_batch` gets it while parsing; without it the filter is asked here,
+    before the transaction."""
     batch_id = descriptor["batch_id"]
+    good = [i for i in items if isinstance(i, Prepared)]
+    if screened is None and bloom is not None:
+        screened = screen(conn, good, bloom)
     with conn.transaction():
         lock(conn)
         row = conn.execute("SELECT state, run_id, overlay_policy FROM catalog.batches "
@@ -158,8 +150,12 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         state, run_id, policy = row
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
-        good = [i for i in items if isinstance(i, Prepared)]
-        matcher = Matcher(policy, _lookup(conn, _maybe_known(good, bloom), run_id, batch_id))
+        seq = next_commit_seq(conn)
+        if screened is not None and screened.trusted(seq, len(good)):
+            lookup = [item for item, maybe in zip(good, screened.maybe) if maybe]
+        else:  # no filter, not ready, or another batch committed since it answered
+            lookup = good
+        matcher = Matcher(policy, _lookup(conn, lookup, run_id, batch_id))
         decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
         written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
         versions = _write_records(conn, batch_id, written)

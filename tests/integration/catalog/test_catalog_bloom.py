@@ -38,6 +38,24 @@ def test_check_and_add_answers_for_before_the_call(make):
     assert bloom.contains(["c"]) == [True]
 
 
+def test_pipelined_parts_answer_like_one_call(make):
+    bloom = make(capacity=1000)
+    bloom.mark_ready()
+    bloom.add(["a"])
+    with bloom.pipelined() as pipe:
+        pipe.send(["a", "b"])
+        pipe.send(["b", "c"])  # "b" was added by the part before
+        assert pipe.result() == (True, [True, False, True, False])
+    assert bloom.contains(["b", "c", "d"]) == [True, True, False]
+
+
+def test_an_abandoned_pipeline_leaves_the_client_usable(make):
+    bloom = make(capacity=1000)
+    with bloom.pipelined() as pipe:
+        pipe.send(["x"])  # replies never read: the connection is dropped, not reused
+    assert bloom.contains(["x", "y"]) == [True, False] and not bloom.is_ready()
+
+
 def test_a_dropped_filter_is_not_ready(make):
     bloom = make(capacity=1000)
     bloom.mark_ready()

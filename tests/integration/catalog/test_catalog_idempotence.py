@@ -7,6 +7,7 @@ from include.ingest.catalog import batches
 from include.ingest.catalog.bloom import BloomFilter
 from include.ingest.catalog.pipeline import parse_batch
 from include.ingest.catalog.plan import plan_batches
+from include.ingest.catalog.screen import screen
 from include.ingest.catalog.store import commit_batch
 from tests.integration.catalog.ingest import (FIXTURES, current_content, ingest, marc_contents,
                                               retitle, write_marc)
@@ -62,6 +63,22 @@ def test_a_forced_false_positive_does_not_drop_a_new_record(catalog, bloom):
     assert all(bloom.contains(entries))
     summary = ingest(catalog, bloom, path)
     assert (summary["created"], summary["unchanged"], summary["duplicate_in_file"]) == (62, 0, 0)
+
+
+def test_a_commit_after_the_filter_answered_makes_the_batch_look_everything_up(catalog, bloom):
+    # batch A is screened (all "new"), then batch B of another run holding the same records
+    # commits first (its hits are looked up: A's records are not there yet, so B creates
+    # them); A must not trust its stale misses and create every record a second time
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    (descriptor,) = plan_batches(str(path), f"run-{uuid.uuid4().hex[:8]}")
+    batches.register(catalog, [descriptor])
+    items = parse_batch(descriptor)
+    screened = screen(catalog, [i for i in items if hasattr(i, "bloom_items")], bloom)
+    assert screened.ready and not any(screened.maybe)
+    assert ingest(catalog, bloom, path)["created"] == 100
+    late = commit_batch(catalog, descriptor, items, bloom, screened)
+    assert (late["created"], late["unchanged"]) == (0, 100)
+    assert catalog.execute("SELECT count(*) FROM catalog.records").fetchone()[0] == 100
 
 
 def test_a_saturated_tiny_filter_still_loses_nothing(catalog, redis_client):
