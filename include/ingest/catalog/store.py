@@ -96,19 +96,22 @@ def lock(conn: psycopg.Connection) -> None:
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
             ) -> dict[tuple[str, str], list[Candidate]]:
     """Existing records holding any key of `items` (one query; keys travel as one JSON
-    parameter — far cheaper to send than two text arrays)."""
+    parameter — far cheaper to send than two text arrays). Each key is probed in the
+    record_keys index (LATERAL … OFFSET 0 keeps it a probe): without statistics — a
+    catalog that just grew — the planner would hash the whole table for every batch."""
     pairs = sorted({key for item in items for key in item.keys.match_keys()})
     if not pairs:
         return {}
     rows = conn.execute(
-        "SELECT k.kind, k.value, r.record_id, v.content_sha256, "
+        "SELECT q.kind, q.value, r.record_id, v.content_sha256, "
         # kind in FILTER, not WHERE: with kind = 'ocn' beside record_id the planner may walk
         # the (kind, value, record_id) key over every OCN instead of record_keys_record
         " coalesce((SELECT array_agg(o.value) FILTER (WHERE o.kind = 'ocn') "
         "           FROM catalog.record_keys o WHERE o.record_id = r.record_id), '{}'), "
         " b.run_id = %s AND b.batch_id <> %s "  # written by another batch of this run
         "FROM jsonb_to_recordset(%s::jsonb) AS q(kind text, value text) "
-        "JOIN catalog.record_keys k ON k.kind = q.kind AND k.value = q.value "
+        "CROSS JOIN LATERAL (SELECT o.record_id FROM catalog.record_keys o "
+        "                    WHERE o.kind = q.kind AND o.value = q.value OFFSET 0) k "
         "JOIN catalog.records r ON r.record_id = k.record_id AND r.current_version IS NOT NULL "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
         " AND v.version = r.current_version "
