@@ -62,6 +62,12 @@ def normalize_isbn(value: str | None) -> str | None:
     """
     if not value:
         return None
+    head = value[:13]  # the common form, "9780306406157" or "9780306406157 (pbk.)"
+    if len(head) == 13 and head.isascii() and head.isdigit() and (
+            len(value) == 13 or value[13] in " (:;"):
+        if head[:3] in ("978", "979") and _isbn13_check(head[:12]) == head[12]:
+            return head
+        return None
     text = _ISBN_LABEL.sub("", value)
     for candidate in (_QUALIFIER.split(text, 1)[0], (text.split() or [""])[0]):
         digits = _SEPARATORS.sub("", candidate).upper()
@@ -102,7 +108,9 @@ class RecordKeys:
         return self._match
 
 
-def _unique(values) -> tuple:
+def _unique(values: list) -> tuple:
+    if len(values) == 1:  # the common case: one 035, one 020
+        return () if values[0] is None else (values[0],)
     return tuple(dict.fromkeys(v for v in values if v is not None))
 
 
@@ -134,7 +142,7 @@ def marc_keys_from(key_fields: tuple, content_sha256: str) -> RecordKeys:
     if f001 and f003 and f003.upper() == "OCOLC":
         ocns.insert(0, normalize_oclc(f001, require_prefix=False))
     control = (f"{f003}/{f001}" if f003 else f001) if f001 else None
-    return RecordKeys(_unique(ocns), _unique(normalize_isbn(v) for v in isbn_values), control,
+    return RecordKeys(_unique(ocns), _unique([normalize_isbn(v) for v in isbn_values]), control,
                       fingerprint(f001, f005, content_sha256), content_sha256)
 
 
