@@ -219,7 +219,7 @@ def inspect(chunk: bytes) -> KeyFields:
                 f005 = f005 or value.strip()
             else:
                 (oclc if tag == b"035" else isbn).extend(
-                    part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a")
+                    [part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a"])
     return f001, f003, f005, oclc, isbn
 
 
