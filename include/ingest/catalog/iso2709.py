@@ -19,8 +19,6 @@ import contextlib
 import io
 import re
 
-from pymarc.marc8 import MARC8ToUnicode
-
 from include.ingest.catalog.model import KeyFields
 
 FT = 0x1E
@@ -45,6 +43,10 @@ def _digits(raw: bytes, what: str) -> int:
 def _marc8(data: bytes, where: str, warnings: list[str]) -> str:
     if data.isascii() and b"\x1b" not in data:
         return data.decode("ascii")
+    # imported on first use: pymarc.marc8 loads an 800 KB mapping table (tens of MB while
+    # it compiles without a .pyc), which a process reading only UTF-8 records never needs
+    from pymarc.marc8 import MARC8ToUnicode
+
     messages = io.StringIO()
     try:
         # pymarc reports unmappable characters on stderr and substitutes a space
