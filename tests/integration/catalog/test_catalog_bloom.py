@@ -29,6 +29,22 @@ def test_no_false_negatives_and_the_sized_false_positive_rate(make):
     assert rate < 0.01  # ≈ 0.4 % at capacity with 20 bits per item and k = 6
 
 
+@pytest.mark.parametrize("capacity, k", [(10_000_000, 6), (1000, 1), (50_000, 8)])
+def test_the_script_sets_exactly_the_bits_position_names(make, redis_client, capacity, k):
+    # the layout filters already in Redis were built with: blake2b's first 8 bytes modulo
+    # the word count pick the word, the next k bytes one bit each
+    bloom = make(capacity=capacity, k=k)
+    items = [f"isbn:978{n:010d}" for n in range(200)] + ["control:BENCH/bench000000001"]
+    bloom.add(items)
+    expected: dict[int, int] = {}
+    for item in items:
+        word, mask = bloom.position(item)
+        expected[word] = expected.get(word, 0) | mask
+    for word, mask in expected.items():
+        (stored,) = redis_client.bitfield(bloom.key).get("u32", word * 32).execute()
+        assert stored == mask, (word, stored, mask)
+
+
 def test_check_and_add_answers_for_before_the_call(make):
     bloom = make(capacity=1000)
     ready, hits = bloom.check_and_add(["a", "b", "a"])
