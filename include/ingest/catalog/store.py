@@ -73,6 +73,17 @@ RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text")
 DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
 
 
+RECORDS = ("catalog.records (record_id, kind, current_version, last_version, created_batch, "
+           "updated_batch)")
+VERSIONS = ("catalog.record_versions (record_id, version, previous_version, batch_id, "
+            "source_ordinal, content, marc, content_sha256, fingerprint, encoding, "
+            "encoding_guessed, warnings)")
+KEYS = "catalog.record_keys (kind, value, record_id)"
+RESULTS = ("catalog.record_results (batch_id, source_ordinal, byte_offset, status, record_id, "
+           "version, match_on, detail)")
+DLQ = "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, reason, raw)"
+
+
 @contextmanager
 def _copy(conn: psycopg.Connection, target: str, types: tuple[str, ...]):
     with conn.cursor().copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
@@ -160,9 +171,7 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
             lookup = good
         matcher = Matcher(policy, _lookup(conn, lookup, run_id, batch_id))
         decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
-        written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
-        versions = _write_records(conn, batch_id, written)
-        _write_results(conn, batch_id, descriptor, good, decisions, versions, items)
+        _write(conn, batch_id, descriptor, items, good, decisions)
         counts = Counter(d.status for d in decisions)
         counts[ERROR] = len(items) - len(good)
         conn.execute(
@@ -175,18 +184,52 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
             "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)}}
 
 
-def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
-                   ) -> dict[int, tuple[int, int]]:
-    """Create / update records and their versions; {ordinal: (record_id, version)}."""
-    new = [item for item, d in written if d.status == CREATED]
-    ids = [r[0] for r in conn.execute(
-        "SELECT nextval('catalog.records_record_id_seq') FROM generate_series(1, %s)",
-        (len(new),))] if new else []
-    versions = {item.ordinal: (rid, 1, None) for item, rid in zip(new, ids)}
-    with _copy(conn, "catalog.records (record_id, kind, current_version, last_version, "
-               "created_batch, updated_batch)", RECORDS_TYPES) as copy:
-        for item, rid in zip(new, ids):
-            copy.write_row((rid, item.kind, 1, 1, batch_id, batch_id))
+def _write(conn, batch_id: str, descriptor: dict, items: list, good: list[Prepared],
+           decisions: list[Decision]) -> None:
+    """Records, versions, keys, results and DLQ rows, one COPY per table. Each table's rows
+    are built while PostgreSQL still works through the previous table's (COPY sends rows
+    as its buffer fills), so building them costs no wall time of its own."""
+    written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
+    versions = _allocate(conn, batch_id, written)
+    tables = (
+        (RECORDS, RECORDS_TYPES, lambda: [
+            (versions[i.ordinal][0], i.kind, 1, 1, batch_id, batch_id)
+            for i, d in written if d.status == CREATED]),
+        (VERSIONS, VERSIONS_TYPES, lambda: [
+            (*versions[i.ordinal], batch_id, i.ordinal, _json(i.content_json), i.marc,
+             i.keys.content_sha256, i.keys.fingerprint, i.encoding, i.encoding_guessed,
+             _json(json.dumps(i.warnings)) if i.warnings else None) for i, _ in written]),
+        (KEYS, KEYS_TYPES, lambda: [
+            (kind, value, versions[i.ordinal][0]) for i, _ in written
+            for kind, value in i.keys.match_keys()]),
+        (RESULTS, RESULTS_TYPES, lambda: _result_rows(batch_id, good, decisions, versions,
+                                                       items)),
+        (DLQ, DLQ_TYPES, lambda: [
+            (batch_id, descriptor["source"], i.ordinal, i.offset, descriptor["format"],
+             i.reason, i.raw) for i in items if isinstance(i, BadRecord)]),
+    )
+    rows = tables[0][2]()
+    for n, (target, types, _) in enumerate(tables):
+        following = tables[n + 1][2] if n + 1 < len(tables) else list
+        if not rows:
+            rows = following()
+            continue
+        with _copy(conn, target, types) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+            rows = following()  # while the server takes in the rows sent so far
+
+
+def _allocate(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
+              ) -> dict[int, tuple[int, int, int | None]]:
+    """Ids of new records, next versions of updated ones (their old keys deleted);
+    {ordinal: (record_id, version, previous_version)}."""
+    new = [item.ordinal for item, d in written if d.status == CREATED]
+    ids = conn.execute(
+        "SELECT array_agg(nextval('catalog.records_record_id_seq')) "
+        "FROM generate_series(1, %s)", (len(new),)).fetchone()[0] if new else []
+    versions = {ordinal: (rid, 1, None) for ordinal, rid in zip(new, ids)}
     updates = {d.record_id: item.ordinal for item, d in written if d.status == UPDATED}
     if updates:
         for rid, version, previous in conn.execute(
@@ -199,45 +242,26 @@ def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
                 (batch_id, list(updates))):
             versions[updates[rid]] = (rid, version, previous)
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (list(updates),))
-    with _copy(conn, "catalog.record_versions (record_id, version, previous_version, "
-               "batch_id, source_ordinal, content, marc, content_sha256, fingerprint, "
-               "encoding, encoding_guessed, warnings)", VERSIONS_TYPES) as copy:
-        for item, _ in written:
-            rid, version, previous = versions[item.ordinal]
-            keys = item.keys
-            copy.write_row((rid, version, previous, batch_id, item.ordinal,
-                            _json(item.content_json), item.marc, keys.content_sha256,
-                            keys.fingerprint, item.encoding, item.encoding_guessed,
-                            _json(json.dumps(item.warnings)) if item.warnings else None))
-    with _copy(conn, "catalog.record_keys (kind, value, record_id)", KEYS_TYPES) as copy:
-        for item, _ in written:
-            rid = versions[item.ordinal][0]
-            for kind, value in item.keys.match_keys():
-                copy.write_row((kind, value, rid))
-    return {ordinal: (rid, version) for ordinal, (rid, version, _) in versions.items()}
+    return versions
 
 
-def _write_results(conn, batch_id: str, descriptor: dict, good: list[Prepared],
-                   decisions: list[Decision], versions: dict[int, tuple[int, int]],
-                   items: list) -> None:
+def _result_rows(batch_id: str, good: list[Prepared], decisions: list[Decision],
+                 versions: dict[int, tuple[int, int, int | None]], items: list) -> list[tuple]:
+    """One row per input record, in file order."""
     by_ordinal = {item.ordinal: d for item, d in zip(good, decisions)}
-    with _copy(conn, "catalog.record_results (batch_id, source_ordinal, byte_offset, "
-               "status, record_id, version, match_on, detail)", RESULTS_TYPES) as copy:
-        for item in items:
-            if isinstance(item, BadRecord):
-                copy.write_row((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
-                                item.reason))
-                continue
-            d = by_ordinal[item.ordinal]
-            rid, version = versions.get(item.ordinal, (d.record_id, None))
-            if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
-                rid = versions.get(d.same_as, (None, None))[0]
+    rows = []
+    for item in items:
+        if isinstance(item, BadRecord):
+            rows.append((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
+                         item.reason))
+            continue
+        d = by_ordinal[item.ordinal]
+        rid, version, _ = versions.get(item.ordinal, (d.record_id, None, None))
+        if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
+            rid = versions.get(d.same_as, (None,))[0]
+        detail = d.detail or None
+        if item.warnings:
             detail = "; ".join(p for p in (d.detail, *item.warnings[:5]) if p) or None
-            copy.write_row((batch_id, item.ordinal, item.offset, d.status, rid, version,
-                            d.match_on, detail))
-    with _copy(conn, "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, "
-               "reason, raw)", DLQ_TYPES) as copy:
-        for item in items:
-            if isinstance(item, BadRecord):
-                copy.write_row((batch_id, descriptor["source"], item.ordinal, item.offset,
-                                descriptor["format"], item.reason, item.raw))
+        rows.append((batch_id, item.ordinal, item.offset, d.status, rid, version, d.match_on,
+                     detail))
+    return rows
