@@ -6,8 +6,10 @@ in parallel and only their short commits take turns.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+from contextlib import contextmanager
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -84,9 +86,29 @@ def parse_batch(descriptor: dict, screening: Screening | None = None
         return items
 
 
+@contextmanager
+def _without_cyclic_gc():
+    """A batch allocates ~10 objects per record, none in a reference cycle (bytes, str,
+    tuples, slotted dataclasses): refcounting frees them all, and the cyclic collector's
+    passes over them cost ~8 % of the batch for nothing. Off for the batch, then back on
+    (any cycle made meanwhile is found by its next pass)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def ingest_batch(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter | None) -> dict:
     """Parse + key + dedupe + persist one batch; the counts of its result log. The Bloom
     filter screens the records while they are parsed (screen.py), outside the write lock."""
+    with _without_cyclic_gc():
+        return _ingest(conn, descriptor, bloom)
+
+
+def _ingest(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter | None) -> dict:
     if bloom is None:
         return _commit(conn, descriptor, parse_batch(descriptor), None, None)
     with Screening(conn, bloom) as screening:

@@ -1,14 +1,15 @@
 """Re-ingesting changes nothing; the Bloom filter never costs a record; overlay policies."""
+import gc
 import uuid
 
 import pytest
 
 from include.ingest.catalog import batches
 from include.ingest.catalog.bloom import BloomFilter
-from include.ingest.catalog.pipeline import parse_batch
+from include.ingest.catalog.pipeline import ingest_batch, parse_batch
 from include.ingest.catalog.plan import plan_batches
 from include.ingest.catalog.screen import screen
-from include.ingest.catalog.store import commit_batch
+from include.ingest.catalog.store import StoreError, commit_batch
 from tests.integration.catalog.ingest import (FIXTURES, current_content, ingest, marc_contents,
                                               retitle, write_marc)
 
@@ -104,6 +105,23 @@ def test_a_flushed_filter_is_not_trusted_and_is_rebuilt(catalog, bloom):
     assert batches.ensure_bloom_ready(catalog, bloom) and bloom.is_ready()
     assert all(bloom.contains(_bloom_entries(path)))
     assert ingest(catalog, bloom, path)["unchanged"] == 100
+
+
+def test_a_batch_leaves_the_cyclic_gc_as_it_found_it(catalog, bloom):
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    assert gc.isenabled()
+    ingest(catalog, bloom, path)
+    assert gc.isenabled()
+    (descriptor,) = plan_batches(str(path), "never-registered")
+    with pytest.raises(StoreError):  # a failing batch too
+        ingest_batch(catalog, descriptor, bloom)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest(catalog, bloom, path)
+        assert not gc.isenabled()  # not switched on behind the caller's back
+    finally:
+        gc.enable()
 
 
 def test_the_filter_holds_match_keys_only(catalog, bloom, redis_client):
