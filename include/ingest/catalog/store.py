@@ -31,7 +31,7 @@ from include.ingest.catalog.keys import RecordKeys
 from include.ingest.catalog.model import BadRecord
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
                                             UPDATED, Candidate, Decision, Matcher)
-from include.ingest.catalog.screen import Screen, next_commit_seq, screen
+from include.ingest.catalog.screen import Screen, screen
 from include.ingest.persist.db import advisory_key
 
 WRITE_LOCK = advisory_key("catalog-write")
@@ -156,15 +156,16 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         screened = screen(conn, good, bloom)
     with conn.transaction():
         lock(conn)
-        row = conn.execute("SELECT state, run_id, overlay_policy FROM catalog.batches "
-                           "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+        row = conn.execute(  # and, for a batch to commit, its commit number (screen.py)
+            "SELECT state, run_id, overlay_policy, CASE WHEN state = 'staged' "
+            " THEN nextval('catalog.commit_seq') END FROM catalog.batches "
+            "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
         if row is None:
             raise StoreError(f"no batch {batch_id} in catalog.batches; expected the plan task "
                              f"to register it (batches.register) before it is committed")
-        state, run_id, policy = row
+        state, run_id, policy, seq = row
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
-        seq = next_commit_seq(conn)
         if screened is not None and screened.trusted(seq, len(good)):
             lookup = [item for item, maybe in zip(good, screened.maybe) if maybe]
         else:  # no filter, not ready, or another batch committed since it answered
