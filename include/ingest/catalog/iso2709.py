@@ -183,6 +183,17 @@ def _field_error(chunk: bytes, tag: str, entry: int, start: int, end: int,
 
 
 _KEY_TAGS = frozenset((b"001", b"003", b"005", b"020", b"035"))
+# Directory lengths and offsets repeat from record to record: a dict lookup costs a
+# quarter of int(). Bounded, so memory does not grow with the file.
+_NUMBERS: dict[bytes, int] = {}
+_NUMBERS_MAX = 20_000
+
+
+def _number(digits: bytes) -> int:
+    value = int(digits)
+    if len(_NUMBERS) < _NUMBERS_MAX:
+        _NUMBERS[digits] = value
+    return value
 
 
 def inspect(chunk: bytes) -> KeyFields:
@@ -206,9 +217,16 @@ def inspect(chunk: bytes) -> KeyFields:
     last = len(chunk) - 1
     f001 = f003 = f005 = None
     oclc, isbn = [], []
+    numbers = _NUMBERS
     for n, (tag, length, offset) in enumerate(entries):
-        start = base + int(offset)
-        end = start + int(length)
+        size = numbers.get(length)
+        if size is None:
+            size = _number(length)
+        at = numbers.get(offset)
+        if at is None:
+            at = _number(offset)
+        start = base + at
+        end = start + size
         if end <= start or end > last or chunk[end - 1] != FT:
             raise _field_error(chunk, tag.decode("latin-1"), n, start, end, base)
         if tag in _KEY_TAGS:
