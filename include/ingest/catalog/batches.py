@@ -67,7 +67,7 @@ def mark_synced(conn: psycopg.Connection, batch_id: str) -> None:
 
 
 def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
-    """Load every current key and fingerprint into the filter, then mark it ready.
+    """Load every current match key into the filter, then mark it ready.
 
     Runs under the catalog write lock, so no batch commits keys the scan could miss.
     Returns the number of entries added.
@@ -75,15 +75,11 @@ def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
     added = 0
     with conn.transaction():
         lock(conn)
-        for query in ("SELECT kind || ':' || value FROM catalog.record_keys",
-                      "SELECT 'fp:' || v.fingerprint FROM catalog.records r JOIN "
-                      "catalog.record_versions v ON v.record_id = r.record_id "
-                      "AND v.version = r.current_version"):
-            with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
-                cur.execute(query)
-                while rows := cur.fetchmany(10_000):
-                    bloom.add(r[0] for r in rows)
-                    added += len(rows)
+        with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
+            cur.execute("SELECT kind || ':' || value FROM catalog.record_keys")
+            while rows := cur.fetchmany(10_000):
+                bloom.add(r[0] for r in rows)
+                added += len(rows)
         bloom.mark_ready()
     return added
 

@@ -1,7 +1,7 @@
 """A Bloom filter in plain Redis (BITFIELD in Lua; no RedisBloom module needed).
 
-It answers "has any of these keys (match keys, fingerprints) ever been written to the
-catalog?" for a whole batch in one round trip. Two rules keep it safe:
+It answers "has any of these match keys ever been written to the catalog?" for a whole
+batch in one round trip. Two rules keep it safe:
 
 * **A hit is only a maybe.** The store confirms every hit in PostgreSQL before it treats a
   record as known, so a false positive costs one lookup, never a record.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import struct
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlparse
 
@@ -29,20 +28,31 @@ import redis
 
 # A blocked Bloom filter: all k bits of an item fall in one 32-bit word, so checking an
 # item is one BITFIELD GET and adding it one SET, whatever k is (one SETBIT / GETBIT per bit
-# cost more than the rest of a batch). Python hashes (blake2b: 64 bits pick the word, then
-# one byte per bit its position) and sends one packed blob of (word, mask) pairs; the
-# script reads it with Redis Lua's struct library. ARGV: blob, ready-bit offset, mode
-# ("check", "add" or "check+add"). Reply: one string of 0/1 — ready, then each item's
+# cost more than the rest of a batch). Python hashes each item (blake2b, 16 bytes) and sends
+# the digests as one blob; the script turns each into its position (`BloomFilter.position`:
+# the first 8 bytes, big-endian, modulo the word count pick the word — computed a byte at a
+# time, exact in Lua's doubles — then one byte per bit its position in the word), so the
+# caller's CPU is spent on hashing only. ARGV: blob, ready-bit offset (words × 32), mode
+# ("check", "add" or "check+add"), k. Reply: one string of 0/1 — ready, then each item's
 # membership *before* this call (a string: parsing a list of integers costs more than the
 # script). BITFIELD calls take at most 500 words (Lua's unpack() limit).
 _SCRIPT = """
 local blob, mode = ARGV[1], ARGV[3]
 local ready = redis.call('GETBIT', KEYS[1], tonumber(ARGV[2]))
-local n = #blob / 8
+local nwords, last = tonumber(ARGV[2]) / 32, 8 + math.min(tonumber(ARGV[4]), 8)
+local n = #blob / 16
 local words, masks, old = {}, {}, {}
+local byte, bor, lshift = string.byte, bit.bor, bit.lshift
 for i = 1, n do
-  local word, mask = struct.unpack('>I>I', blob, (i - 1) * 8 + 1)
-  words[i] = word; masks[i] = bit.tobit(mask)
+  local p = (i - 1) * 16
+  local b1, b2, b3, b4, b5, b6, b7, b8 = byte(blob, p + 1, p + 8)
+  local w = b1 % nwords
+  w = (w * 256 + b2) % nwords; w = (w * 256 + b3) % nwords; w = (w * 256 + b4) % nwords
+  w = (w * 256 + b5) % nwords; w = (w * 256 + b6) % nwords; w = (w * 256 + b7) % nwords
+  w = (w * 256 + b8) % nwords
+  local mask = 0
+  for j = p + 9, p + last do mask = bor(mask, lshift(1, byte(blob, j) % 32)) end
+  words[i] = w; masks[i] = mask
 end
 for c = 1, n, 500 do
   local gets = {}
@@ -78,7 +88,6 @@ end
 return table.concat(out)
 """
 PER_CALL = 20_000  # items per script call: bounded arguments, short Redis pauses
-_PAIR = struct.Struct(">II")
 
 
 class BloomFilter:
@@ -97,21 +106,24 @@ class BloomFilter:
         self._client = client
         self._script = client.register_script(_SCRIPT)
 
+    def position(self, item: str) -> tuple[int, int]:
+        """(word, mask) of an item: where the script puts its k bits (the filter's layout;
+        the hashing itself is done in `_blob` and the script)."""
+        digest = hashlib.blake2b(item.encode(), digest_size=16).digest()
+        mask = 0
+        for byte in digest[8:8 + self.k]:
+            mask |= 1 << (byte & 31)
+        return int.from_bytes(digest[:8], "big") % self.words, mask
+
     def _blob(self, items: Sequence[str]) -> bytes:
-        packed = bytearray()
-        for item in items:
-            digest = hashlib.blake2b(item.encode(), digest_size=16).digest()
-            mask = 0
-            for byte in digest[8:8 + self.k]:
-                mask |= 1 << (byte & 31)
-            packed += _PAIR.pack(int.from_bytes(digest[:8], "big") % self.words, mask)
-        return bytes(packed)
+        blake2b = hashlib.blake2b
+        return b"".join([blake2b(item.encode(), digest_size=16).digest() for item in items])
 
     def _call(self, items: Sequence[str], mode: str) -> tuple[bool, list[bool]]:
         ready, hits = True, []
         for i in range(0, max(len(items), 1), PER_CALL):
             reply = self._script(keys=[self.key], args=[self._blob(items[i:i + PER_CALL]),
-                                                        self.words * 32, mode])
+                                                        self.words * 32, mode, self.k])
             ready = ready and reply[:1] == b"1"
             hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
         return ready, hits
@@ -128,6 +140,10 @@ class BloomFilter:
         every item added — one round trip for a whole batch."""
         return self._call(items, "check+add")
 
+    def pipelined(self) -> "Pipelined":
+        """check_and_add calls sent as the caller goes on, their replies read at the end."""
+        return Pipelined(self)
+
     def is_ready(self) -> bool:
         return bool(self._client.getbit(self.key, self.words * 32))
 
@@ -136,6 +152,60 @@ class BloomFilter:
 
     def drop(self) -> None:
         self._client.delete(self.key)
+
+
+class Pipelined:
+    """`check_and_add` for items sent in several parts, on one connection, without waiting:
+    Redis runs each part's script while the caller works on the next part (a batch is
+    screened as it is parsed); `result()` reads every reply, (ready, hits) in send order.
+    Use it as a context manager: a connection left with unread replies is dropped."""
+
+    def __init__(self, bloom: BloomFilter):
+        self._bloom, self._conn, self._sent = bloom, None, 0
+
+    def send(self, items: Sequence[str]) -> None:
+        bloom = self._bloom
+        if self._conn is None:
+            self._conn = bloom._client.connection_pool.get_connection("EVAL")
+        try:
+            for i in range(0, len(items), PER_CALL):
+                # EVAL, not EVALSHA: nothing to reload after a Redis restart (Redis caches
+                # the compiled script by its digest)
+                self._conn.send_command("EVAL", _SCRIPT, 1, bloom.key,
+                                        bloom._blob(items[i:i + PER_CALL]), bloom.words * 32,
+                                        "check+add", bloom.k)
+                self._sent += 1
+        except BaseException:
+            self.close(broken=True)
+            raise
+
+    def result(self) -> tuple[bool, list[bool]]:
+        ready, hits = True, []
+        try:
+            while self._sent:
+                reply = self._conn.read_response()
+                self._sent -= 1
+                ready = ready and reply[:1] == b"1"
+                hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
+        except BaseException:
+            self.close(broken=True)
+            raise
+        self.close()
+        return ready, hits
+
+    def close(self, broken: bool = False) -> None:
+        if self._conn is None:
+            return
+        if broken or self._sent:
+            self._conn.disconnect()  # unread replies: never hand this connection out again
+        self._bloom._client.connection_pool.release(self._conn)
+        self._conn, self._sent = None, 0
+
+    def __enter__(self) -> "Pipelined":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def filter_name(db_url: str) -> str:

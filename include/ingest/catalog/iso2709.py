@@ -19,8 +19,6 @@ import contextlib
 import io
 import re
 
-from pymarc.marc8 import MARC8ToUnicode
-
 from include.ingest.catalog.model import KeyFields
 
 FT = 0x1E
@@ -45,6 +43,10 @@ def _digits(raw: bytes, what: str) -> int:
 def _marc8(data: bytes, where: str, warnings: list[str]) -> str:
     if data.isascii() and b"\x1b" not in data:
         return data.decode("ascii")
+    # imported on first use: pymarc.marc8 loads an 800 KB mapping table (tens of MB while
+    # it compiles without a .pyc), which a process reading only UTF-8 records never needs
+    from pymarc.marc8 import MARC8ToUnicode
+
     messages = io.StringIO()
     try:
         # pymarc reports unmappable characters on stderr and substitutes a space
@@ -92,7 +94,10 @@ def _data_field(tag: str, raw: bytes, encoding: str, warnings: list[str]) -> dic
     return {tag: {"ind1": indicators[0], "ind2": indicators[1], "subfields": subfields}}
 
 
-_DIRECTORY = re.compile(rb"(?:[\x00-\xff]{3}\d{9})+")
+# One directory entry: tag, 4-digit length, 5-digit offset. findall walks the directory in
+# C; its matches tile the directory exactly when every entry is well formed (a bad entry
+# leaves bytes unmatched), so one length comparison validates them all.
+_ENTRY = re.compile(rb"([\x00-\xff]{3})(\d{4})(\d{5})")
 
 
 def _directory_error(directory: bytes) -> MarcError:
@@ -104,8 +109,9 @@ def _directory_error(directory: bytes) -> MarcError:
     return MarcError("directory is malformed")  # unreachable for a directory of 12-byte entries
 
 
-def _head(chunk: bytes) -> tuple[int, bytes]:
-    """(base address, directory) of a framed record, after the structural checks."""
+def _head(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
+    """(base address, directory, its (tag, length, offset) entries) of a framed record,
+    after the structural checks."""
     size = len(chunk)
     if size > MAX_RECORD_BYTES:
         raise MarcError(f"record is {size:,} bytes; ISO 2709 allows at most 99,999 (5-digit "
@@ -129,15 +135,16 @@ def _head(chunk: bytes) -> tuple[int, bytes]:
     if not directory or len(directory) % 12:
         raise MarcError(f"directory is {len(directory)} bytes, expected a positive multiple "
                         f"of 12 (one 12-byte entry per field)")
-    if not _DIRECTORY.fullmatch(directory):
+    entries = _ENTRY.findall(directory)
+    if len(entries) * 12 != len(directory):
         raise _directory_error(directory)
-    return base, directory
+    return base, directory, entries
 
 
 def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
     """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record (ending in
     0x1D). Raises MarcError naming the first structural problem."""
-    base, directory = _head(chunk)
+    base, _, entries = _head(chunk)
     leader = chunk[:24].decode("latin-1")  # stray high bytes occur in real leaders
     encoding, guessed = choose_encoding(chunk, leader[9])
     control_encoding = "utf-8" if encoding == "utf-8" else "latin-1"
@@ -147,12 +154,12 @@ def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
     last = len(chunk) - 1
     tag = ""
     try:
-        for i in range(0, len(directory), 12):
-            tag = directory[i:i + 3].decode("latin-1")
-            start = base + int(directory[i + 7:i + 12])
-            end = start + int(directory[i + 3:i + 7])
+        for n, (raw_tag, length, offset) in enumerate(entries):
+            tag = raw_tag.decode("latin-1")
+            start = base + int(offset)
+            end = start + int(length)
             if end <= start or end > last or chunk[end - 1] != FT:
-                raise _field_error(chunk, tag, i // 12, start, end, base)
+                raise _field_error(chunk, tag, n, start, end, base)
             if tag < "010" and tag.isdigit():
                 append({tag: chunk[start:end - 1].decode(control_encoding)})
             else:
@@ -176,6 +183,17 @@ def _field_error(chunk: bytes, tag: str, entry: int, start: int, end: int,
 
 
 _KEY_TAGS = frozenset((b"001", b"003", b"005", b"020", b"035"))
+# Directory lengths and offsets repeat from record to record: a dict lookup costs a
+# quarter of int(). Bounded, so memory does not grow with the file.
+_NUMBERS: dict[bytes, int] = {}
+_NUMBERS_MAX = 20_000
+
+
+def _number(digits: bytes) -> int:
+    value = int(digits)
+    if len(_NUMBERS) < _NUMBERS_MAX:
+        _NUMBERS[digits] = value
+    return value
 
 
 def inspect(chunk: bytes) -> KeyFields:
@@ -185,7 +203,7 @@ def inspect(chunk: bytes) -> KeyFields:
     inside the record and ending in 0x1E, the data decoding as UTF-8, no NUL — but decodes
     only 001/003/005/020/035, so a valid record costs a fraction of a full parse.
     """
-    base, directory = _head(chunk)
+    base, directory, entries = _head(chunk)
     try:
         chunk[base:-1].decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -199,13 +217,18 @@ def inspect(chunk: bytes) -> KeyFields:
     last = len(chunk) - 1
     f001 = f003 = f005 = None
     oclc, isbn = [], []
-    for i in range(0, len(directory), 12):
-        start = base + int(directory[i + 7:i + 12])
-        end = start + int(directory[i + 3:i + 7])
+    numbers = _NUMBERS
+    for n, (tag, length, offset) in enumerate(entries):
+        size = numbers.get(length)
+        if size is None:
+            size = _number(length)
+        at = numbers.get(offset)
+        if at is None:
+            at = _number(offset)
+        start = base + at
+        end = start + size
         if end <= start or end > last or chunk[end - 1] != FT:
-            raise _field_error(chunk, directory[i:i + 3].decode("latin-1"), i // 12, start,
-                               end, base)
-        tag = directory[i:i + 3]
+            raise _field_error(chunk, tag.decode("latin-1"), n, start, end, base)
         if tag in _KEY_TAGS:
             value = chunk[start:end - 1].decode("utf-8")
             if tag == b"001":
@@ -216,7 +239,7 @@ def inspect(chunk: bytes) -> KeyFields:
                 f005 = f005 or value.strip()
             else:
                 (oclc if tag == b"035" else isbn).extend(
-                    part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a")
+                    [part[1:] for part in value.split("\x1f")[1:] if part[:1] == "a"])
     return f001, f003, f005, oclc, isbn
 
 

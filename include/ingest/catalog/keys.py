@@ -62,6 +62,14 @@ def normalize_isbn(value: str | None) -> str | None:
     """
     if not value:
         return None
+    head = value[:13]  # the common form, "9780306406157" or "9780306406157 (pbk.)"
+    if len(head) == 13 and head.isascii() and head.isdigit() and (
+            len(value) == 13 or value[13] in " (:;"):
+        digits = head.encode()  # ASCII digits: their check sum straight from the bytes
+        total = sum(digits[0:12:2]) + 3 * sum(digits[1:12:2]) - 48 * 24
+        if head[:3] in ("978", "979") and (10 - total % 10) % 10 == digits[12] - 48:
+            return head
+        return None
     text = _ISBN_LABEL.sub("", value)
     for candidate in (_QUALIFIER.split(text, 1)[0], (text.split() or [""])[0]):
         digits = _SEPARATORS.sub("", candidate).upper()
@@ -91,7 +99,8 @@ class RecordKeys:
     _match: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        keys = [("ocn", str(n)) for n in self.ocns] + [("isbn", i) for i in self.isbns]
+        keys = [("ocn", str(n)) for n in self.ocns]
+        keys += [("isbn", i) for i in self.isbns]
         if self.control:
             keys.append(("control", self.control))
         if not keys:  # nothing identifies it: only an identical record is the same record
@@ -102,7 +111,9 @@ class RecordKeys:
         return self._match
 
 
-def _unique(values) -> tuple:
+def _unique(values: list) -> tuple:
+    if len(values) == 1:  # the common case: one 035, one 020
+        return () if values[0] is None else (values[0],)
     return tuple(dict.fromkeys(v for v in values if v is not None))
 
 
@@ -134,7 +145,7 @@ def marc_keys_from(key_fields: tuple, content_sha256: str) -> RecordKeys:
     if f001 and f003 and f003.upper() == "OCOLC":
         ocns.insert(0, normalize_oclc(f001, require_prefix=False))
     control = (f"{f003}/{f001}" if f003 else f001) if f001 else None
-    return RecordKeys(_unique(ocns), _unique(normalize_isbn(v) for v in isbn_values), control,
+    return RecordKeys(_unique(ocns), _unique([normalize_isbn(v) for v in isbn_values]), control,
                       fingerprint(f001, f005, content_sha256), content_sha256)
 
 

@@ -96,6 +96,8 @@ def _frame(chunk: bytes, offset: int, ordinal: int) -> ParsedRecord | BadRecord:
     leader/09 = a); MARC-8 records are decoded, converted and re-encoded — and reported
     when the UTF-8 form no longer fits ISO 2709's 99,999 bytes."""
     try:
+        if len(chunk) > 9 and chunk[9] == 0x61:  # leader/09 = a: UTF-8, kept as it is
+            return ParsedRecord(ordinal, offset, chunk, MARC, chunk, None, inspect(chunk))
         flag = chr(chunk[9]) if len(chunk) > 9 else " "
         encoding, guessed = choose_encoding(chunk, flag)
         if encoding != "marc-8":

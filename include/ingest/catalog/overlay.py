@@ -52,6 +52,10 @@ class _Seen:
     record_id: int | None
 
 
+_NEW = Decision(CREATED)  # immutable: one for every new record
+_NONE: frozenset[str] = frozenset()
+
+
 def _compatible(kind: str, ours: frozenset[str], theirs: frozenset[str]) -> bool:
     return kind == "ocn" or not (ours and theirs and ours.isdisjoint(theirs))
 
@@ -69,19 +73,25 @@ class Matcher:
 
     def decide(self, ordinal: int, keys: RecordKeys) -> Decision:
         match_keys = keys.match_keys()
-        ocns = frozenset(str(n) for n in keys.ocns)
-        for kind, value in match_keys:
-            earlier = self._seen.get((kind, value))
-            if earlier is not None and _compatible(kind, ocns, earlier.ocns):
+        ocns = frozenset([str(n) for n in keys.ocns]) if keys.ocns else _NONE
+        seen = self._seen
+        for key in match_keys:
+            earlier = seen.get(key)
+            if earlier is not None and _compatible(key[0], ocns, earlier.ocns):
+                kind, value = key
                 return Decision(DUPLICATE_IN_FILE, earlier.record_id, kind,
                                 f"same {kind} {value} as record #{earlier.ordinal} of this file",
                                 same_as=earlier.ordinal)
-        decision = self._against_catalog(ordinal, match_keys, ocns, keys.content_sha256)
+        if self._candidates:
+            decision = self._against_catalog(ordinal, match_keys, ocns, keys.content_sha256)
+        else:  # nothing in the catalog to match (the common case of a batch of new books)
+            decision = _NEW
         if decision.status != DUPLICATE_IN_FILE:
-            seen = _Seen(ordinal, ocns, decision.record_id
-                         if decision.status in (UPDATED, UNCHANGED) else None)
+            new = _Seen(ordinal, ocns, decision.record_id
+                        if decision.status in (UPDATED, UNCHANGED) else None)
             for key in match_keys:
-                self._seen.setdefault(key, seen)
+                if key not in seen:
+                    seen[key] = new
             if decision.record_id is not None and decision.status != CREATED:
                 self._touched[decision.record_id] = ordinal
         return decision
@@ -90,7 +100,7 @@ class Matcher:
                          ocns: frozenset[str], content_sha: str) -> Decision:
         candidates = self._candidates
         if not any(key in candidates for key in match_keys):  # the common case of a new book
-            return Decision(CREATED)
+            return _NEW
         for kind in MATCH_ORDER:
             found = {c.record_id: c for k, v in match_keys if k == kind
                      for c in candidates.get((k, v), ()) if _compatible(kind, ocns, c.ocns)}

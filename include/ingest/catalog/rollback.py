@@ -19,6 +19,7 @@ import psycopg
 
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.iso2709 import inspect
+from include.ingest.catalog.screen import next_commit_seq
 from include.ingest.catalog.store import StoreError, lock
 
 
@@ -37,6 +38,7 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
         if state == "staged":
             raise StoreError(f"batch {batch_id} is staged: nothing was committed, so there is "
                              f"nothing to roll back (expected committed or synced)")
+        next_commit_seq(conn)  # batches screened before this see that the catalog changed
         conflicts = [
             {"record_id": rid, "batch_version": version, "current_version": current,
              "current_batch": current_batch}

@@ -6,10 +6,11 @@ create the same book):
 
 1. a batch that is no longer `staged` is left alone: re-running it changes nothing and
    returns its stored counts;
-2. one Bloom filter call (when it is ready) splits records into "certainly new" and
-   "maybe known", and learns the batch's keys *before* the commit (a failed commit leaves
-   false positives only, never a false "new"); only "maybe known" records are looked up
-   in PostgreSQL — a hit is never trusted on its own;
+2. the Bloom filter's answer, asked before the lock (screen.py: it learns the batch's keys
+   *before* the commit, so a failed commit leaves false positives only, never a false
+   "new"), splits records into "certainly new" and "maybe known"; only "maybe known"
+   records are looked up in PostgreSQL — a hit is never trusted on its own — unless the
+   filter was not ready or another batch committed since it answered: then all are;
 3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
 4. new records and versions (each version names its batch and the version it replaced),
    current keys, one result row per input record and the DLQ rows (raw bytes) are written
@@ -30,6 +31,7 @@ from include.ingest.catalog.keys import RecordKeys
 from include.ingest.catalog.model import BadRecord
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
                                             UPDATED, Candidate, Decision, Matcher)
+from include.ingest.catalog.screen import Screen, screen
 from include.ingest.persist.db import advisory_key
 
 WRITE_LOCK = advisory_key("catalog-write")
@@ -55,7 +57,10 @@ class Prepared:
     warnings: list[str]
 
     def bloom_items(self) -> list[str]:
-        return [f"{k}:{v}" for k, v in self.keys.match_keys()] + [f"fp:{self.keys.fingerprint}"]
+        """What the Bloom filter holds for this record: its match keys (ocn, isbn, control;
+        content only for a record with none of them), the keys a lookup can find. The
+        fingerprint is not one of them: no lookup uses it, so its bit would only cost."""
+        return [f"{k}:{v}" for k, v in self.keys.match_keys()]
 
 
 # Binary COPY: the bytea / jsonb payloads travel as they are (text COPY hex-encodes every
@@ -66,6 +71,17 @@ VERSIONS_TYPES = ("int8", "int4", "int4", "text", "int8", "jsonb", "bytea", "tex
 KEYS_TYPES = ("text", "text", "int8")
 RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text")
 DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
+
+
+RECORDS = ("catalog.records (record_id, kind, current_version, last_version, created_batch, "
+           "updated_batch)")
+VERSIONS = ("catalog.record_versions (record_id, version, previous_version, batch_id, "
+            "source_ordinal, content, marc, content_sha256, fingerprint, encoding, "
+            "encoding_guessed, warnings)")
+KEYS = "catalog.record_keys (kind, value, record_id)"
+RESULTS = ("catalog.record_results (batch_id, source_ordinal, byte_offset, status, record_id, "
+           "version, match_on, detail)")
+DLQ = "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, reason, raw)"
 
 
 @contextmanager
@@ -91,17 +107,22 @@ def lock(conn: psycopg.Connection) -> None:
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
             ) -> dict[tuple[str, str], list[Candidate]]:
     """Existing records holding any key of `items` (one query; keys travel as one JSON
-    parameter — far cheaper to send than two text arrays)."""
+    parameter — far cheaper to send than two text arrays). Each key is probed in the
+    record_keys index (LATERAL … OFFSET 0 keeps it a probe): without statistics — a
+    catalog that just grew — the planner would hash the whole table for every batch."""
     pairs = sorted({key for item in items for key in item.keys.match_keys()})
     if not pairs:
         return {}
     rows = conn.execute(
-        "SELECT k.kind, k.value, r.record_id, v.content_sha256, "
-        " coalesce((SELECT array_agg(o.value) FROM catalog.record_keys o "
-        "           WHERE o.record_id = r.record_id AND o.kind = 'ocn'), '{}'), "
+        "SELECT q.kind, q.value, r.record_id, v.content_sha256, "
+        # kind in FILTER, not WHERE: with kind = 'ocn' beside record_id the planner may walk
+        # the (kind, value, record_id) key over every OCN instead of record_keys_record
+        " coalesce((SELECT array_agg(o.value) FILTER (WHERE o.kind = 'ocn') "
+        "           FROM catalog.record_keys o WHERE o.record_id = r.record_id), '{}'), "
         " b.run_id = %s AND b.batch_id <> %s "  # written by another batch of this run
         "FROM jsonb_to_recordset(%s::jsonb) AS q(kind text, value text) "
-        "JOIN catalog.record_keys k ON k.kind = q.kind AND k.value = q.value "
+        "CROSS JOIN LATERAL (SELECT o.record_id FROM catalog.record_keys o "
+        "                    WHERE o.kind = q.kind AND o.value = q.value OFFSET 0) k "
         "JOIN catalog.records r ON r.record_id = k.record_id AND r.current_version IS NOT NULL "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
         " AND v.version = r.current_version "
@@ -114,26 +135,6 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
     return found
 
 
-def _maybe_known(items: list[Prepared], bloom: BloomFilter | None) -> list[Prepared]:
-    """The records that may match an existing one; the filter learns every key now.
-
-    Learning keys before the commit is what keeps "miss" true: a commit that fails leaves
-    bits for keys PostgreSQL does not have (false positives), never the reverse. Keys of
-    records that end up unchanged or duplicates are in PostgreSQL already or harmless."""
-    if bloom is None:
-        return items
-    flat, owner = [], []
-    for n, item in enumerate(items):
-        for entry in item.bloom_items():
-            flat.append(entry)
-            owner.append(n)
-    ready, hits = bloom.check_and_add(flat)
-    if not ready:  # flushed, evicted or never built: it cannot vouch for "new"
-        return items
-    maybe = {owner[i] for i, hit in enumerate(hits) if hit}
-    return [item for n, item in enumerate(items) if n in maybe]
-
-
 def _stored_summary(conn, batch_id: str, state: str) -> dict:
     row = conn.execute(f"SELECT records_in, {', '.join(COUNT_COLUMNS)} FROM catalog.batches "
                        f"WHERE batch_id = %s", (batch_id,)).fetchone()
@@ -142,25 +143,36 @@ def _stored_summary(conn, batch_id: str, state: str) -> dict:
 
 
 def commit_batch(conn: psycopg.Connection, descriptor: dict,
-                 items: list[Prepared | BadRecord], bloom: BloomFilter | None) -> dict:
-    """Write one batch's records, results and DLQ rows in one transaction; return counts."""
+                 items: list[Prepared | BadRecord], bloom: BloomFilter | None,
+                 screened: Screen | None = None) -> dict:
+    """Write one batch's records, results and DLQ rows in one transaction; return counts.
+
+    `screened`: the Bloom filter's answer for the batch's records (`Prepared` ones, in
+    order), as `ingest_batch` gets it while parsing; without it the filter is asked here,
+    before the transaction."""
     batch_id = descriptor["batch_id"]
+    good = [i for i in items if isinstance(i, Prepared)]
+    if screened is None and bloom is not None:
+        screened = screen(conn, good, bloom)
     with conn.transaction():
         lock(conn)
-        row = conn.execute("SELECT state, run_id, overlay_policy FROM catalog.batches "
-                           "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+        row = conn.execute(  # and, for a batch to commit, its commit number (screen.py)
+            "SELECT state, run_id, overlay_policy, CASE WHEN state = 'staged' "
+            " THEN nextval('catalog.commit_seq') END FROM catalog.batches "
+            "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
         if row is None:
             raise StoreError(f"no batch {batch_id} in catalog.batches; expected the plan task "
                              f"to register it (batches.register) before it is committed")
-        state, run_id, policy = row
+        state, run_id, policy, seq = row
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
-        good = [i for i in items if isinstance(i, Prepared)]
-        matcher = Matcher(policy, _lookup(conn, _maybe_known(good, bloom), run_id, batch_id))
+        if screened is not None and screened.trusted(seq, len(good)):
+            lookup = [item for item, maybe in zip(good, screened.maybe) if maybe]
+        else:  # no filter, not ready, or another batch committed since it answered
+            lookup = good
+        matcher = Matcher(policy, _lookup(conn, lookup, run_id, batch_id))
         decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
-        written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
-        versions = _write_records(conn, batch_id, written)
-        _write_results(conn, batch_id, descriptor, good, decisions, versions, items)
+        _write(conn, batch_id, descriptor, items, good, decisions)
         counts = Counter(d.status for d in decisions)
         counts[ERROR] = len(items) - len(good)
         conn.execute(
@@ -173,18 +185,52 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
             "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)}}
 
 
-def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
-                   ) -> dict[int, tuple[int, int]]:
-    """Create / update records and their versions; {ordinal: (record_id, version)}."""
-    new = [item for item, d in written if d.status == CREATED]
-    ids = [r[0] for r in conn.execute(
-        "SELECT nextval('catalog.records_record_id_seq') FROM generate_series(1, %s)",
-        (len(new),))] if new else []
-    versions = {item.ordinal: (rid, 1, None) for item, rid in zip(new, ids)}
-    with _copy(conn, "catalog.records (record_id, kind, current_version, last_version, "
-               "created_batch, updated_batch)", RECORDS_TYPES) as copy:
-        for item, rid in zip(new, ids):
-            copy.write_row((rid, item.kind, 1, 1, batch_id, batch_id))
+def _write(conn, batch_id: str, descriptor: dict, items: list, good: list[Prepared],
+           decisions: list[Decision]) -> None:
+    """Records, versions, keys, results and DLQ rows, one COPY per table. Each table's rows
+    are built while PostgreSQL still works through the previous table's (COPY sends rows
+    as its buffer fills), so building them costs no wall time of its own."""
+    written = [(i, d) for i, d in zip(good, decisions) if d.status in (CREATED, UPDATED)]
+    versions = _allocate(conn, batch_id, written)
+    tables = (
+        (RECORDS, RECORDS_TYPES, lambda: [
+            (versions[i.ordinal][0], i.kind, 1, 1, batch_id, batch_id)
+            for i, d in written if d.status == CREATED]),
+        (VERSIONS, VERSIONS_TYPES, lambda: [
+            (*versions[i.ordinal], batch_id, i.ordinal, _json(i.content_json), i.marc,
+             i.keys.content_sha256, i.keys.fingerprint, i.encoding, i.encoding_guessed,
+             _json(json.dumps(i.warnings)) if i.warnings else None) for i, _ in written]),
+        (KEYS, KEYS_TYPES, lambda: [
+            (kind, value, versions[i.ordinal][0]) for i, _ in written
+            for kind, value in i.keys.match_keys()]),
+        (RESULTS, RESULTS_TYPES, lambda: _result_rows(batch_id, good, decisions, versions,
+                                                       items)),
+        (DLQ, DLQ_TYPES, lambda: [
+            (batch_id, descriptor["source"], i.ordinal, i.offset, descriptor["format"],
+             i.reason, i.raw) for i in items if isinstance(i, BadRecord)]),
+    )
+    rows = tables[0][2]()
+    for n, (target, types, _) in enumerate(tables):
+        following = tables[n + 1][2] if n + 1 < len(tables) else list
+        if not rows:
+            rows = following()
+            continue
+        with _copy(conn, target, types) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+            rows = following()  # while the server takes in the rows sent so far
+
+
+def _allocate(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
+              ) -> dict[int, tuple[int, int, int | None]]:
+    """Ids of new records, next versions of updated ones (their old keys deleted);
+    {ordinal: (record_id, version, previous_version)}."""
+    new = [item.ordinal for item, d in written if d.status == CREATED]
+    ids = conn.execute(
+        "SELECT array_agg(nextval('catalog.records_record_id_seq')) "
+        "FROM generate_series(1, %s)", (len(new),)).fetchone()[0] if new else []
+    versions = {ordinal: (rid, 1, None) for ordinal, rid in zip(new, ids)}
     updates = {d.record_id: item.ordinal for item, d in written if d.status == UPDATED}
     if updates:
         for rid, version, previous in conn.execute(
@@ -197,45 +243,26 @@ def _write_records(conn, batch_id: str, written: list[tuple[Prepared, Decision]]
                 (batch_id, list(updates))):
             versions[updates[rid]] = (rid, version, previous)
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)", (list(updates),))
-    with _copy(conn, "catalog.record_versions (record_id, version, previous_version, "
-               "batch_id, source_ordinal, content, marc, content_sha256, fingerprint, "
-               "encoding, encoding_guessed, warnings)", VERSIONS_TYPES) as copy:
-        for item, _ in written:
-            rid, version, previous = versions[item.ordinal]
-            keys = item.keys
-            copy.write_row((rid, version, previous, batch_id, item.ordinal,
-                            _json(item.content_json), item.marc, keys.content_sha256,
-                            keys.fingerprint, item.encoding, item.encoding_guessed,
-                            _json(json.dumps(item.warnings)) if item.warnings else None))
-    with _copy(conn, "catalog.record_keys (kind, value, record_id)", KEYS_TYPES) as copy:
-        for item, _ in written:
-            rid = versions[item.ordinal][0]
-            for kind, value in item.keys.match_keys():
-                copy.write_row((kind, value, rid))
-    return {ordinal: (rid, version) for ordinal, (rid, version, _) in versions.items()}
+    return versions
 
 
-def _write_results(conn, batch_id: str, descriptor: dict, good: list[Prepared],
-                   decisions: list[Decision], versions: dict[int, tuple[int, int]],
-                   items: list) -> None:
+def _result_rows(batch_id: str, good: list[Prepared], decisions: list[Decision],
+                 versions: dict[int, tuple[int, int, int | None]], items: list) -> list[tuple]:
+    """One row per input record, in file order."""
     by_ordinal = {item.ordinal: d for item, d in zip(good, decisions)}
-    with _copy(conn, "catalog.record_results (batch_id, source_ordinal, byte_offset, "
-               "status, record_id, version, match_on, detail)", RESULTS_TYPES) as copy:
-        for item in items:
-            if isinstance(item, BadRecord):
-                copy.write_row((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
-                                item.reason))
-                continue
-            d = by_ordinal[item.ordinal]
-            rid, version = versions.get(item.ordinal, (d.record_id, None))
-            if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
-                rid = versions.get(d.same_as, (None, None))[0]
+    rows = []
+    for item in items:
+        if isinstance(item, BadRecord):
+            rows.append((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
+                         item.reason))
+            continue
+        d = by_ordinal[item.ordinal]
+        rid, version, _ = versions.get(item.ordinal, (d.record_id, None, None))
+        if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
+            rid = versions.get(d.same_as, (None,))[0]
+        detail = d.detail or None
+        if item.warnings:
             detail = "; ".join(p for p in (d.detail, *item.warnings[:5]) if p) or None
-            copy.write_row((batch_id, item.ordinal, item.offset, d.status, rid, version,
-                            d.match_on, detail))
-    with _copy(conn, "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, "
-               "reason, raw)", DLQ_TYPES) as copy:
-        for item in items:
-            if isinstance(item, BadRecord):
-                copy.write_row((batch_id, descriptor["source"], item.ordinal, item.offset,
-                                descriptor["format"], item.reason, item.raw))
+        rows.append((batch_id, item.ordinal, item.offset, d.status, rid, version, d.match_on,
+                     detail))
+    return rows

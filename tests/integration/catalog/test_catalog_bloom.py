@@ -29,6 +29,22 @@ def test_no_false_negatives_and_the_sized_false_positive_rate(make):
     assert rate < 0.01  # ≈ 0.4 % at capacity with 20 bits per item and k = 6
 
 
+@pytest.mark.parametrize("capacity, k", [(10_000_000, 6), (1000, 1), (50_000, 8)])
+def test_the_script_sets_exactly_the_bits_position_names(make, redis_client, capacity, k):
+    # the layout filters already in Redis were built with: blake2b's first 8 bytes modulo
+    # the word count pick the word, the next k bytes one bit each
+    bloom = make(capacity=capacity, k=k)
+    items = [f"isbn:978{n:010d}" for n in range(200)] + ["control:BENCH/bench000000001"]
+    bloom.add(items)
+    expected: dict[int, int] = {}
+    for item in items:
+        word, mask = bloom.position(item)
+        expected[word] = expected.get(word, 0) | mask
+    for word, mask in expected.items():
+        (stored,) = redis_client.bitfield(bloom.key).get("u32", word * 32).execute()
+        assert stored == mask, (word, stored, mask)
+
+
 def test_check_and_add_answers_for_before_the_call(make):
     bloom = make(capacity=1000)
     ready, hits = bloom.check_and_add(["a", "b", "a"])
@@ -36,6 +52,24 @@ def test_check_and_add_answers_for_before_the_call(make):
     bloom.mark_ready()
     assert bloom.check_and_add(["a", "c"]) == (True, [True, False])
     assert bloom.contains(["c"]) == [True]
+
+
+def test_pipelined_parts_answer_like_one_call(make):
+    bloom = make(capacity=1000)
+    bloom.mark_ready()
+    bloom.add(["a"])
+    with bloom.pipelined() as pipe:
+        pipe.send(["a", "b"])
+        pipe.send(["b", "c"])  # "b" was added by the part before
+        assert pipe.result() == (True, [True, False, True, False])
+    assert bloom.contains(["b", "c", "d"]) == [True, True, False]
+
+
+def test_an_abandoned_pipeline_leaves_the_client_usable(make):
+    bloom = make(capacity=1000)
+    with bloom.pipelined() as pipe:
+        pipe.send(["x"])  # replies never read: the connection is dropped, not reused
+    assert bloom.contains(["x", "y"]) == [True, False] and not bloom.is_ready()
 
 
 def test_a_dropped_filter_is_not_ready(make):

@@ -1,13 +1,15 @@
 """Re-ingesting changes nothing; the Bloom filter never costs a record; overlay policies."""
+import gc
 import uuid
 
 import pytest
 
 from include.ingest.catalog import batches
 from include.ingest.catalog.bloom import BloomFilter
-from include.ingest.catalog.pipeline import parse_batch
+from include.ingest.catalog.pipeline import ingest_batch, parse_batch
 from include.ingest.catalog.plan import plan_batches
-from include.ingest.catalog.store import commit_batch
+from include.ingest.catalog.screen import screen
+from include.ingest.catalog.store import StoreError, commit_batch
 from tests.integration.catalog.ingest import (FIXTURES, current_content, ingest, marc_contents,
                                               retitle, write_marc)
 
@@ -64,6 +66,22 @@ def test_a_forced_false_positive_does_not_drop_a_new_record(catalog, bloom):
     assert (summary["created"], summary["unchanged"], summary["duplicate_in_file"]) == (62, 0, 0)
 
 
+def test_a_commit_after_the_filter_answered_makes_the_batch_look_everything_up(catalog, bloom):
+    # batch A is screened (all "new"), then batch B of another run holding the same records
+    # commits first (its hits are looked up: A's records are not there yet, so B creates
+    # them); A must not trust its stale misses and create every record a second time
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    (descriptor,) = plan_batches(str(path), f"run-{uuid.uuid4().hex[:8]}")
+    batches.register(catalog, [descriptor])
+    items = parse_batch(descriptor)
+    screened = screen(catalog, [i for i in items if hasattr(i, "bloom_items")], bloom)
+    assert screened.ready and not any(screened.maybe)
+    assert ingest(catalog, bloom, path)["created"] == 100
+    late = commit_batch(catalog, descriptor, items, bloom, screened)
+    assert (late["created"], late["unchanged"]) == (0, 100)
+    assert catalog.execute("SELECT count(*) FROM catalog.records").fetchone()[0] == 100
+
+
 def test_a_saturated_tiny_filter_still_loses_nothing(catalog, redis_client):
     tiny = BloomFilter(redis_client, name=f"test:tiny:{uuid.uuid4().hex}", capacity=1,
                        bits_per_item=32, k=1)  # one 32-bit word for the whole catalog
@@ -87,6 +105,38 @@ def test_a_flushed_filter_is_not_trusted_and_is_rebuilt(catalog, bloom):
     assert batches.ensure_bloom_ready(catalog, bloom) and bloom.is_ready()
     assert all(bloom.contains(_bloom_entries(path)))
     assert ingest(catalog, bloom, path)["unchanged"] == 100
+
+
+def test_a_batch_leaves_the_cyclic_gc_as_it_found_it(catalog, bloom):
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    assert gc.isenabled()
+    ingest(catalog, bloom, path)
+    assert gc.isenabled()
+    (descriptor,) = plan_batches(str(path), "never-registered")
+    with pytest.raises(StoreError):  # a failing batch too
+        ingest_batch(catalog, descriptor, bloom)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ingest(catalog, bloom, path)
+        assert not gc.isenabled()  # not switched on behind the caller's back
+    finally:
+        gc.enable()
+
+
+def test_the_filter_holds_match_keys_only(catalog, bloom, redis_client):
+    path = FIXTURES / "folio-data-import" / "100.mrc"
+    ingest(catalog, bloom, path)
+    entries = _bloom_entries(path)
+    assert entries and {e.split(":", 1)[0] for e in entries} <= {"ocn", "isbn", "control",
+                                                                 "content"}
+    rebuilt = BloomFilter(redis_client, name=f"test:rebuilt:{uuid.uuid4().hex}", capacity=1000)
+    try:
+        keys = catalog.execute("SELECT count(*) FROM catalog.record_keys").fetchone()[0]
+        assert batches.rebuild_bloom(catalog, rebuilt) == keys  # no fingerprints
+        assert rebuilt.is_ready() and all(rebuilt.contains(entries))
+    finally:
+        rebuilt.drop()
 
 
 def _changed_copy(tmp_path, count=3):

@@ -74,7 +74,7 @@ def test_existing_rows_move_into_partitions_and_a_staged_load_still_publishes(ol
         _copy(conn, "staged", loading, "c0", ["7", "8.125"])
         conn.execute("INSERT INTO billing.staging_line_items SELECT %s, * FROM staged",
                      (loading.load_id,))
-    assert migrate(old_warehouse) == ["0006_billing_load_partitions.sql"]
+    assert migrate(old_warehouse)[0] == "0006_billing_load_partitions.sql"  # then any later
     with psycopg.connect(old_warehouse) as conn:
         by_load = conn.execute(
             "SELECT l.load_id, count(*), sum(i.billed_cost) FROM billing.line_items i JOIN "

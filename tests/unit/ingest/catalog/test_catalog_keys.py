@@ -44,6 +44,15 @@ def test_oclc_without_prefix_where_the_source_is_known():
     ("9780306406158", None),  # wrong ISBN-13 check digit
     ("9770306406155", None),  # 977 is not an ISBN prefix (ISSN-13)
     ("0306406152 9780306406157", "9780306406157"),  # two in one $a: the first counts
+    # 13 digits first (the common form, read without the regular expressions)
+    ("9780306406157 (pbk.)", "9780306406157"),
+    ("9780306406158 (pbk.)", None),
+    ("9780306406157(pbk.)", "9780306406157"),
+    ("9780306406157 ; 0306406152", "9780306406157"),
+    ("9780306406157 0306406152", "9780306406157"),
+    ("9770306406155 :", None),
+    ("97803064061571", None),  # 14 digits: no ISBN
+    ("9780306406157-", "9780306406157"),  # hyphen after it: the general path
     ("(pbk.)", None),
     ("", None),
 ])
