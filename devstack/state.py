@@ -92,7 +92,11 @@ class StackState:
             preferred = PREFERRED_PORTS.get(name, 0)
             if name == "api" and os.environ.get("AIRFLOW_API_PORT"):
                 preferred = int(os.environ["AIRFLOW_API_PORT"])  # 0 = any free port
-            self.ports[name] = preferred if preferred and port_is_free(preferred) else free_port()
+            taken = {port for other, port in self.ports.items() if other != name}
+            port = preferred if preferred and preferred not in taken and port_is_free(preferred) else 0
+            while not port or port in taken:  # the kernel may hand a released port out again
+                port = free_port()
+            self.ports[name] = port
         self.secrets.setdefault("jwt_secret", secrets.token_urlsafe(48))
         self.secrets.setdefault("api_secret_key", secrets.token_urlsafe(32))
         self.secrets.setdefault("sandbox_client_secret", secrets.token_urlsafe(24))
