@@ -9,7 +9,9 @@ Under the catalog write lock, in one transaction, for every version the batch wr
   left alone and reported as a conflict, naming the batch whose version is current.
 The batch becomes `rolled_back` with the report; rolling it back again changes nothing.
 Versions the batch wrote stay in `record_versions` (the audit trail); the Bloom filter
-keeps their keys (false positives only, confirmed in PostgreSQL).
+keeps their keys (false positives only, confirmed in PostgreSQL), and the restored keys are
+added to it before the commit: a filter rebuilt since the batch lacks them, and a miss is
+trusted (a later record with only those keys would otherwise be created as a duplicate).
 """
 from __future__ import annotations
 
@@ -17,14 +19,17 @@ import json
 
 import psycopg
 
+from include.ingest.catalog.bloom import BloomFilter
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.iso2709 import inspect
 from include.ingest.catalog.screen import next_commit_seq
 from include.ingest.catalog.store import StoreError, lock
 
 
-def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
-    """Restore what `batch_id` changed; return {restored, deleted, conflicts, …}."""
+def rollback_batch(conn: psycopg.Connection, batch_id: str,
+                   bloom: BloomFilter | None = None) -> dict:
+    """Restore what `batch_id` changed; return {restored, deleted, conflicts, …}. With a
+    `bloom` filter (the one ingest uses), the restored match keys are added to it."""
     with conn.transaction():
         lock(conn)
         row = conn.execute("SELECT state, rollback_report FROM catalog.batches "
@@ -57,7 +62,9 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
             "RETURNING r.record_id, v.previous_version", (batch_id,)).fetchall()
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)",
                      ([rid for rid, _ in restored],))
-        _restore_keys(conn, [rid for rid, previous in restored if previous is not None])
+        keys = _restore_keys(conn, [rid for rid, previous in restored if previous is not None])
+        if bloom is not None:  # before the commit: extra bits are only false positives
+            bloom.add(keys)
         report = {"batch_id": batch_id, "previous_state": state,
                   "restored": sorted(rid for rid, prev in restored if prev is not None),
                   "deleted": sorted(rid for rid, prev in restored if prev is None),
@@ -67,8 +74,10 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str) -> dict:
     return {**report, "already": False}
 
 
-def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> None:
-    """Match keys of the restored current versions, computed as the ingest computed them."""
+def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> list[str]:
+    """Store the match keys of the restored current versions, computed as the ingest computed
+    them; return them as the Bloom filter holds them (`kind:value`)."""
+    added = []
     rows = conn.execute(
         "SELECT v.record_id, v.marc, v.content, v.content_sha256 FROM catalog.records r "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
@@ -79,3 +88,5 @@ def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> None:
                     else bibframe_keys(content, sha))
             for kind, value in keys.match_keys():
                 copy.write_row((kind, value, record_id))
+                added.append(f"{kind}:{value}")
+    return added

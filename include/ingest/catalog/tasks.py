@@ -83,7 +83,7 @@ def rollback(batch_id: str) -> dict:
                                     "summary or catalog.batches), got nothing"))
     try:
         with connect() as conn:
-            report = rollback_batch(conn, batch_id.strip())
+            report = rollback_batch(conn, batch_id.strip(), bloom.from_env())
     except StoreError as exc:
         raise _fail_fast(exc) from exc
     for conflict in report["conflicts"]:

@@ -106,3 +106,30 @@ def test_a_synced_batch_rolls_back_too(catalog, bloom, base, tmp_path):
     report = rollback_batch(catalog, b["batch_ids"][0])
     assert report["previous_state"] == "synced" and report["restored"] == [ids[5]]
     assert current_content(catalog, ids[5]) == before[5]
+
+
+def test_rolled_back_keys_reach_a_rebuilt_bloom_filter(catalog, bloom, base, tmp_path):
+    """B drops record 0's ISBNs, the filter is rebuilt (Redis flushed), B is rolled back: the
+    restored ISBN must be in the filter, or a later record known only by it is trusted as
+    new and created a second time."""
+    ids, _ = base
+    record = marc_contents(BASE)[0]
+    without_isbn = {**record, "fields": [f for f in record["fields"] if "020" not in f]}
+    b = ingest(catalog, bloom, write_marc(tmp_path / "b.mrc", [without_isbn]))
+    assert b["updated"] == 1 and ("isbn", "9780199577521") not in keys_of(catalog, ids[0])
+    bloom.drop()  # as after a FLUSHALL: the next user rebuilds it from catalog.record_keys
+    batches.ensure_bloom_ready(catalog, bloom)
+    assert bloom.contains(["isbn:9780199577521"]) == [False]
+
+    rollback_batch(catalog, b["batch_ids"][0], bloom)
+    assert ("isbn", "9780199577521") in keys_of(catalog, ids[0])
+    assert bloom.contains(["isbn:9780199577521"]) == [True]
+
+    # the same book under another control number and without its OCLC numbers: ISBN only
+    isbn_only = {**record, "fields": [{"001": "other-4347946"}] + [
+        f for f in record["fields"] if not {"001", "035"} & set(f)]}
+    records_before = catalog.execute("SELECT count(*) FROM catalog.records").fetchone()[0]
+    c = ingest(catalog, bloom, write_marc(tmp_path / "c.mrc", [isbn_only]))
+    assert c["created"] == 0 and c["updated"] == 1
+    assert record_ids(catalog, c["batch_ids"][0]) == {0: ids[0]}
+    assert catalog.execute("SELECT count(*) FROM catalog.records").fetchone()[0] == records_before
