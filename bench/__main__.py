@@ -16,6 +16,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["billing", "catalog"])
     parser.add_argument("--rows", type=int, default=1_000_000, help="billing rows (main run)")
     parser.add_argument("--big-rows", type=int, default=5_000_000, help="billing rows (memory)")
+    parser.add_argument("--catalog-records", type=int, default=200_000)
+    parser.add_argument("--catalog-rss-sizes", default="100000,1000000",
+                        help="two record counts for the catalog's peak-RSS runs")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the figures go")
     args = parser.parse_args()
     figures: dict = {"machine": f"{platform.node()} {platform.machine()} "
                                 f"python {platform.python_version()}",
@@ -30,17 +34,14 @@ def main() -> None:
               f"{figures['billing_rss_mib_5m']} MiB at {args.big_rows:,} → ×{figures['billing_rss_ratio_5m_1m']}",
               flush=True)
     if args.only in (None, "catalog"):
-        try:
-            from bench import catalog_bench
-        except ImportError:
-            print("catalog: bench/catalog_bench.py not present yet; skipped")
-        else:
-            figures.update(catalog_bench.run(200_000))
-            print("catalog: " + ", ".join(f"{k}={v}" for k, v in figures.items()
-                                          if k.startswith("catalog_")))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"figures written to {RESULTS}")
+        from bench import catalog_bench
+        small, large = (int(n) for n in args.catalog_rss_sizes.split(","))
+        figures.update(catalog_bench.run(args.catalog_records, rss_sizes=(small, large)))
+        print("catalog: " + ", ".join(f"{k}={v}" for k, v in figures.items()
+                                      if k.startswith("catalog_")))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {args.out}")
 
 
 if __name__ == "__main__":
