@@ -16,7 +16,8 @@ DOC = """
 version) and records the load in `billing.ledger`; each data file is a chunk:
 **fetch** (`billing.fetch`, pool `provider_aws`) lands the bytes unchanged →
 **normalize** (`billing.normalize`) → **persist** (`billing.persist`, delete-then-COPY into
-staging) → **publish** (one transaction: verify counts, replace the slice, ledger) →
+the load's own table) → **publish** (one transaction: verify counts, attach the load's table
+as the slice's partition in place of the previous version's, ledger) →
 **finalize** (always runs: failed chunks go to `billing.dlq`; replay with `billing_dlq_replay`;
 the run fails unless the slice version was published).
 

@@ -76,7 +76,7 @@ def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
     with conn.transaction():
         lock(conn)
         with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
-            cur.execute("SELECT kind || ':' || value FROM catalog.record_keys")
+            cur.execute("SELECT kind || ':' || value FROM catalog.record_keys")  # bloom.key_items
             while rows := cur.fetchmany(10_000):
                 bloom.add(r[0] for r in rows)
                 added += len(rows)

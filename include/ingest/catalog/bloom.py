@@ -90,6 +90,11 @@ return table.concat(out)
 PER_CALL = 20_000  # items per script call: bounded arguments, short Redis pauses
 
 
+def key_items(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Match keys as the filter holds them, `kind:value` (as rebuild_bloom's SQL builds them)."""
+    return [f"{kind}:{value}" for kind, value in pairs]
+
+
 class BloomFilter:
     """`capacity` items at `bits_per_item` bits each; with the defaults (20 bits, k = 6)
     about 0.4 % of never-added items look "seen" at full capacity (confirmed in PostgreSQL,

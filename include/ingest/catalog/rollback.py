@@ -19,7 +19,7 @@ import json
 
 import psycopg
 
-from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.bloom import BloomFilter, key_items
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.iso2709 import inspect
 from include.ingest.catalog.screen import next_commit_seq
@@ -76,7 +76,7 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str,
 
 def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> list[str]:
     """Store the match keys of the restored current versions, computed as the ingest computed
-    them; return them as the Bloom filter holds them (`kind:value`)."""
+    them; return them as the Bloom filter holds them (`bloom.key_items`)."""
     added = []
     rows = conn.execute(
         "SELECT v.record_id, v.marc, v.content, v.content_sha256 FROM catalog.records r "
@@ -88,5 +88,5 @@ def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> list[str]:
                     else bibframe_keys(content, sha))
             for kind, value in keys.match_keys():
                 copy.write_row((kind, value, record_id))
-                added.append(f"{kind}:{value}")
+            added += key_items(keys.match_keys())
     return added

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
-from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.bloom import BloomFilter, key_items
 from include.ingest.catalog.keys import RecordKeys
 from include.ingest.catalog.model import BadRecord
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
@@ -60,7 +60,7 @@ class Prepared:
         """What the Bloom filter holds for this record: its match keys (ocn, isbn, control;
         content only for a record with none of them), the keys a lookup can find. The
         fingerprint is not one of them: no lookup uses it, so its bit would only cost."""
-        return [f"{k}:{v}" for k, v in self.keys.match_keys()]
+        return key_items(self.keys.match_keys())
 
 
 # Binary COPY: the bytea / jsonb payloads travel as they are (text COPY hex-encodes every

@@ -31,8 +31,6 @@ INDEXES = (("uniq", "UNIQUE", "x_load_seq, x_idempotency_key"),
            ("charge_period", "", "charge_period_start"))
 INDEX_SORT_MEMORY = "512MB"  # per publish, for the length of its transaction
 LOCK_TIMEOUT = "60s"  # a long reader of billing.line_items delays a publish this long at most
-
-
 SEND_QUEUE_BLOCKS = 256  # of ≤ 128 KiB each (psycopg's MAX_BUFFER_SIZE): ≤ 32 MiB in flight
 
 

@@ -53,18 +53,24 @@ class ChunkLoadResult:
     billed_cost: Decimal
 
 
-def _checked(batches: Iterable[pa.RecordBatch], chunk_id: str, period: str,
-             foreign: list[int]) -> Iterator[pa.RecordBatch]:
-    """Pass batches through, refusing a wrong schema and counting rows of another chunk or
-    period into `foreign[0]` (a normalized file must hold its own chunk's rows only)."""
-    for batch in batches:
-        if batch.schema.names != SCHEMA.names:
-            raise ChunkLoadError(f"expected batch columns in FOCUS SCHEMA order, got "
-                                 f"{batch.schema.names[:5]}…; normalize must emit focus.SCHEMA")
-        other = pc.or_(pc.not_equal(batch.column("x_chunk_id"), chunk_id),
-                       pc.not_equal(batch.column("x_billing_period"), period))
-        foreign[0] += pc.sum(pc.fill_null(other, True).cast(pa.int64())).as_py() or 0
-        yield batch
+class _Checked:
+    """The chunk's batches, passed through as they are read: a wrong schema is refused, and
+    rows of another chunk or period are counted in `foreign` (a normalized file must hold
+    its own chunk's rows only)."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch], chunk_id: str, period: str):
+        self._batches, self._chunk_id, self._period = batches, chunk_id, period
+        self.foreign = 0
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        for batch in self._batches:
+            if batch.schema.names != SCHEMA.names:
+                raise ChunkLoadError(f"expected batch columns in FOCUS SCHEMA order, got "
+                                     f"{batch.schema.names[:5]}…; normalize must emit focus.SCHEMA")
+            other = pc.or_(pc.not_equal(batch.column("x_chunk_id"), self._chunk_id),
+                           pc.not_equal(batch.column("x_billing_period"), self._period))
+            self.foreign += pc.sum(pc.fill_null(other, True).cast(pa.int64())).as_py() or 0
+            yield batch
 
 
 def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> ChunkLoadResult:
@@ -87,10 +93,9 @@ def load_chunk(conn: psycopg.Connection, sv: SliceVersion, chunk: ChunkRows) -> 
             load_tables.delete_chunk(conn, seq, chunk.chunk_id)
         conn.execute("DELETE FROM billing.quarantine WHERE load_id = %s AND chunk_id = %s",
                      (load_id, chunk.chunk_id))
-        foreign = [0]
-        staged, billed = load_tables.copy_rows(
-            conn, seq, SCHEMA, _checked(chunk.batches, chunk.chunk_id, sv.billing_period, foreign))
-        wrong_chunk = foreign[0]
+        checked = _Checked(chunk.batches, chunk.chunk_id, sv.billing_period)
+        staged, billed = load_tables.copy_rows(conn, seq, SCHEMA, checked)
+        wrong_chunk = checked.foreign
         quarantined = 0
         with conn.cursor().copy(COPY_QUARANTINE) as copy:
             for row in chunk.quarantined:
