@@ -55,3 +55,35 @@ def test_dag_files_import_nothing_heavy_at_module_level(path):
             names = [node.module]
         for name in names:
             assert name.split(".")[0] not in PARSE_TIME_FORBIDDEN, f"{path.name} imports {name}"
+
+
+# What a DAG file may not pull in at parse time, however indirectly (through include/ingest):
+# the dag-processor imports every DAG file every few seconds.
+PARSE_TIME_FORBIDDEN_TREES = ("pyarrow", "psycopg", "psycopg2", "lxml", "boto3", "botocore",
+                              "azure", "google.cloud", "pymarc", "pandas", "redis", "pgpq")
+_IMPORT_PROBE = """
+import importlib.util, json, sys
+import airflow.sdk  # what every DAG file needs anyway; only the DAG's own additions count
+before = set(sys.modules)
+spec = importlib.util.spec_from_file_location("dag_under_test", sys.argv[1])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_pull_in_nothing_heavy_transitively(path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = DAGS_DIR.parent
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    probe = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, str(path)], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, f"{path.name}: expected a clean import, got {probe.stderr[-2000:]}"
+    added = json.loads(probe.stdout.strip().splitlines()[-1])
+    heavy = sorted({t for m in added for t in PARSE_TIME_FORBIDDEN_TREES
+                    if m == t or m.startswith(t + ".")})
+    assert heavy == [], f"{path.name}: expected no heavy imports at parse time, got {heavy}"
