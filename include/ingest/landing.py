@@ -8,9 +8,12 @@ Base URL from `INGEST_LANDING_URL` (`file://` under the project by default; `s3:
     normalized/<provider>/<account>/<period>/<version>/<chunk>.parquet
     normalized/…/<chunk>.quarantine.jsonl
 
-A raw file counts as landed only when its `.meta.json` exists and the bytes match its
-sha256 (the meta file is written last), so a half-written file from a killed worker is
-never trusted. XCom carries `LandedFile.to_json()` — a path and a checksum, never data.
+A raw file counts as landed only when its `.meta.json` exists, says the file passed its
+integrity check, and the bytes match its sha256. The bytes are written to `<name>.partial`,
+checked (size against the provider's, gzip / Parquet complete), then renamed into place and
+the meta file written last — so neither a half-written file from a killed worker nor a
+truncated download is ever trusted, and a failed check leaves nothing behind for a retry to
+reuse. XCom carries `LandedFile.to_json()` — a path and a checksum, never data.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
@@ -69,22 +72,37 @@ def _meta_path(path: ObjectStoragePath) -> ObjectStoragePath:
     return path.parent / (path.name + ".meta.json")
 
 
-def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str) -> LandedFile:
-    """Write `blocks` to `target` unchanged, then its meta file; return the descriptor.
+Check = Callable[[ObjectStoragePath, int], None]  # (written bytes, their size); raises if bad
+
+
+def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str,
+         check: Check | None = None) -> LandedFile:
+    """Write `blocks` to `target` unchanged, run `check` on them, then publish the file and
+    its meta file; return the descriptor. If writing or `check` raises, nothing is left at
+    `target` (the exception propagates: the caller's error table decides retry or fail).
 
     Streams: memory is one block whatever the file size.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.parent / (target.name + ".partial")
+    _meta_path(target).unlink(missing_ok=True)  # an earlier delivery's meta no longer holds
     digest, size = hashlib.sha256(), 0
-    with target.open("wb") as out:
-        for block in blocks:
-            digest.update(block)
-            size += len(block)
-            out.write(block)
+    try:
+        with partial.open("wb") as out:
+            for block in blocks:
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+        if check is not None:
+            check(partial, size)
+        partial.rename(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     landed = LandedFile(str(target), digest.hexdigest(), size, source,
                         datetime.now(timezone.utc).isoformat())
     with _meta_path(target).open("w") as meta:
-        json.dump(landed.to_json(), meta)
+        json.dump({**landed.to_json(), "verified": True}, meta)
     return landed
 
 
@@ -103,7 +121,10 @@ def already_landed(target: ObjectStoragePath) -> LandedFile | None:
     if not meta.exists() or not target.exists():
         return None
     with meta.open("r") as handle:
-        landed = LandedFile.from_json(json.load(handle))
+        recorded = json.load(handle)
+    if recorded.pop("verified", False) is not True:
+        return None  # landed before checks ran first: may be a truncated copy, fetch again
+    landed = LandedFile.from_json(recorded)
     return landed if sha256_of(target) == (landed.sha256, landed.size) else None
 
 

@@ -33,3 +33,31 @@ def test_missing_configuration_says_what_to_set(monkeypatch):
     monkeypatch.delenv("INGEST_LANDING_URL")
     with pytest.raises(Exception, match="INGEST_LANDING_URL is not set"):
         landing.landing_root()
+
+
+def test_a_download_that_fails_its_check_leaves_nothing_a_retry_could_reuse():
+    target = landing.slice_dir("raw", "aws", "1", "2023-11", "v") / "part-1.csv.gz"
+
+    def cut_short(written, size):
+        assert written.read_bytes() == b"12"  # the check sees the bytes before anyone else
+        raise ConnectionError(f"expected 5 bytes, got {size}")
+
+    with pytest.raises(ConnectionError, match="expected 5 bytes, got 2"):
+        landing.land([b"12"], target, "src", check=cut_short)
+    assert not target.exists() and landing.already_landed(target) is None
+    assert sorted(p.name for p in target.parent.iterdir()) == []  # no .partial, no meta
+    landed = landing.land([b"12345"], target, "src", check=lambda written, size: None)
+    assert landing.already_landed(target) == landed and target.read_bytes() == b"12345"
+
+
+def test_a_file_landed_without_its_check_is_fetched_again(tmp_path):
+    import json
+    target = landing.slice_dir("raw", "aws", "1", "2023-11", "v") / "f"
+    landed = landing.land([b"123"], target, "src")
+    meta = target.parent / "f.meta.json"
+    legacy = json.loads(meta.read_text())
+    legacy.pop("verified")  # what landing wrote before checks ran ahead of the meta file
+    meta.write_text(json.dumps(legacy))
+    assert landing.already_landed(target) is None
+    assert landing.land([b"123"], target, "src") == landing.already_landed(target)
+    assert landed.sha256 == landing.already_landed(target).sha256

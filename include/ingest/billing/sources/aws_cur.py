@@ -104,9 +104,13 @@ def find_delivery(s3, report: CurReport, period: str, billing_account: str) -> t
                         "compression": manifest.get("compression")}
 
 
-def _check_integrity(path: ObjectStoragePath, fmt: str) -> None:
+def _check_integrity(path: ObjectStoragePath, fmt: str, expected_size: int | None, size: int,
+                     source: str) -> None:
     """A truncated gzip or Parquet file is a transient fetch failure, caught here before
     anything parses it (the sandbox and real networks both cut bodies short)."""
+    if expected_size is not None and size != expected_size:
+        raise TransientError(f"{source}: expected {expected_size} bytes (Content-Length), got "
+                             f"{size}; fetching again")
     try:
         if fmt == "csv.gz":
             with path.open("rb") as raw, gzip.GzipFile(fileobj=raw) as unzipped:
@@ -131,11 +135,9 @@ def fetch(s3, chunk: dict, sv: SliceVersion) -> landing.LandedFile:
     def download():
         obj = s3.get_object(Bucket=chunk["bucket"], Key=chunk["key"])
         expected = obj.get("ContentLength")
-        landed = landing.land(obj["Body"].iter_chunks(STREAM_BLOCK), target, source)
-        if expected is not None and landed.size != expected:
-            raise TransientError(f"{source}: expected {expected} bytes, got {landed.size}")
-        _check_integrity(target, chunk["format"])
-        return landed
+        return landing.land(obj["Body"].iter_chunks(STREAM_BLOCK), target, source,
+                            check=lambda written, size: _check_integrity(
+                                written, chunk["format"], expected, size, source))
     return _s3_call(download, source)
 
 

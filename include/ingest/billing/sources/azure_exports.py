@@ -120,16 +120,18 @@ def fetch_part(client: AzureClient, chunk: dict, sv: SliceVersion) -> landing.La
     if (done := landing.already_landed(target)) is not None:
         return done
 
-    def download(response):
-        landed = landing.land(response.iter_content(STREAM_BLOCK), target, client.origin(url))
-        expected = chunk.get("bytes")
-        if expected is not None and landed.size < expected:  # cut short on the way: fetch again
+    expected = chunk.get("bytes")
+
+    def check_size(_written, size: int) -> None:
+        if expected is not None and size < expected:  # cut short on the way: fetch again
             raise TransientError(f"{client.origin(url)}: expected {expected} bytes (manifest byteCount), "
-                                 f"got {landed.size}; fetching again")
-        if expected is not None and landed.size > expected:  # not a network fault: the run is inconsistent
+                                 f"got {size}; fetching again")
+        if expected is not None and size > expected:  # not a network fault: the run is inconsistent
             raise PermanentError(f"{client.origin(url)}: expected {expected} bytes (manifest byteCount), got "
-                                 f"{landed.size}; the blob changed after its manifest was written -- re-run the export")
-        return landed
+                                 f"{size}; the blob changed after its manifest was written -- re-run the export")
+
+    def download(response):
+        return landing.land(response.iter_content(STREAM_BLOCK), target, client.origin(url), check=check_size)
     return client.call("GET", url, scope=STORAGE_SCOPE, stream=True, parse=download)
 
 
