@@ -1,4 +1,4 @@
-"""`python -m devstack up|down|status|env|demo` — the local stack's command line."""
+"""`python -m devstack up|down|status|env|demo|password` — the local stack's command line."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,7 @@ from pathlib import Path
 from devstack import airflow_settings, processes
 from devstack.env import needs_local_postgres, needs_local_redis, stack_env, write_env_file
 from devstack.servers import LocalPostgres, LocalRedis, ServerError
-from devstack.state import ADMIN_PASSWORD, ADMIN_USER, ROOT, StackState
+from devstack.state import ADMIN_USER, ROOT, StackState, write_private
 
 
 def process_env(state: StackState) -> dict[str, str]:
@@ -39,7 +39,11 @@ def seed_sandbox_data(state: StackState) -> None:
 
 def up(state: StackState) -> dict[str, str]:
     running = processes.honcho_pid(state) is not None
+    first_start = "admin_password" not in state.secrets
     state.assign(running=running)
+    if first_start:  # shown once; `python -m devstack password` shows it again
+        say(f"generated the Airflow login {ADMIN_USER} / {state.admin_password} "
+            f"(kept in {state.state_file}, mode 0600)")
     env = process_env(state)
     if needs_local_postgres():
         pg = LocalPostgres(state.home, state.ports["postgres"])
@@ -56,7 +60,7 @@ def up(state: StackState) -> dict[str, str]:
     write_env_file(state, stack_env(state))
     state.airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = state.airflow_home / "simple_auth_manager_passwords.json"
-    passwords.write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))
+    write_private(passwords, json.dumps({ADMIN_USER: state.admin_password}))
     if not running:
         say("airflow db migrate")
         result = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True,
@@ -75,7 +79,8 @@ def up(state: StackState) -> dict[str, str]:
     processes.wait_for_airflow(state)
     workers = processes.wait_for_workers(state, env)
     say("Celery workers: " + "; ".join(f"{w} → {','.join(q)}" for w, q in sorted(workers.items())))
-    say(f"Airflow UI: {state.api_url}  (login {ADMIN_USER} / {ADMIN_PASSWORD})")
+    say(f"Airflow UI: {state.api_url}  (login {ADMIN_USER}; password: `python -m devstack "
+        f"password`, kept in {state.state_file})")
     return env
 
 
@@ -99,7 +104,7 @@ def status(state: StackState) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "env", "demo"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "demo", "password"])
     parser.add_argument("--home", type=Path, help="stack directory (default .local/stack)")
     args = parser.parse_args(argv)
     state = StackState.load(args.home)
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             down(state)
         elif args.command == "status":
             return status(state)
+        elif args.command == "password":
+            print(state.secrets.get("admin_password") or "no stack yet: run `make up` first")
         elif args.command == "env":
             print(write_env_file(state, stack_env(state)) if state.ports else "")
         elif args.command == "demo":

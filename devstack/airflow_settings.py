@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from devstack.state import write_private
+
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CONN_FIELDS = {"conn_type": "conn_type", "conn_host": "host", "conn_login": "login",
                "conn_password": "password", "conn_schema": "schema", "conn_port": "port",
@@ -80,8 +82,7 @@ def apply(settings_file: Path, env: dict[str, str], workdir: Path, airflow_bin: 
         if not content:
             continue
         path = workdir / f"import_{kind}.json"
-        path.write_text(json.dumps(content))
-        path.chmod(0o600)
+        write_private(path, json.dumps(content))
         try:
             result = subprocess.run([airflow_bin, kind, "import", str(path), *flags], env=env,
                                     capture_output=True, text=True)

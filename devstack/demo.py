@@ -15,7 +15,7 @@ import requests
 
 from devstack.api import AirflowClient
 from devstack.celery_health import celery_executions
-from devstack.state import ADMIN_PASSWORD, ADMIN_USER, ROOT, StackState
+from devstack.state import ADMIN_USER, ROOT, StackState
 
 REAL_CUR = {"layout": "cur1", "prefix": "user", "report": "user-cur",
             "billing_account": "123412340534", "billing_period": "2023-11"}
@@ -133,7 +133,7 @@ def run_and_report(client: AirflowClient, env: dict, dag_id: str, conf: dict,
 
 
 def run_demo(env: dict, state: StackState) -> int:
-    client = AirflowClient(state.api_url, ADMIN_USER, ADMIN_PASSWORD)
+    client = AirflowClient(state.api_url, ADMIN_USER, state.admin_password)
     ok, report = True, []
     for dag_id, conf, golden_spec in DEMO_RUNS:
         run_ok, lines = run_and_report(client, env, dag_id, conf, golden_spec)
@@ -141,7 +141,8 @@ def run_demo(env: dict, state: StackState) -> int:
         print("\n".join(lines), flush=True)
     print("\n==================== demo summary ====================")
     print("\n".join(report))
-    print(f"\nAirflow UI stays up at {state.api_url} (login {ADMIN_USER} / {ADMIN_PASSWORD}); "
+    print(f"\nAirflow UI stays up at {state.api_url} (login {ADMIN_USER}, password from "
+          f"`.venv/bin/python -m devstack password`); "
           f"`make down` stops the stack. Warehouse: psql \"$INGEST_DB_URL\" "
           f"(`set -a; . {state.home}/stack.env`), tables billing.line_items, billing.ledger, "
           f"billing.quarantine, billing.dlq; view billing.focus.")

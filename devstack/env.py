@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from devstack.state import ADMIN_USER, ROOT, StackState
+from devstack.state import ADMIN_USER, ROOT, StackState, write_private
 
 EXTERNAL_KEYS = ("INGEST_DB_URL", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
                  "AIRFLOW__CELERY__BROKER_URL", "INGEST_REDIS_URL")
@@ -49,14 +49,15 @@ def stack_env(state: StackState) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__FERNET_KEY": state.secrets["fernet_key"],
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",  # user:role
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE":
             str(state.airflow_home / "simple_auth_manager_passwords.json"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{ports['api']}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
         "AIRFLOW__API__BASE_URL": state.api_url,
         "AIRFLOW__API__PORT": str(ports["api"]),
-        "AIRFLOW__API__HOST": "0.0.0.0",
+        # loopback unless the operator opens it on purpose (AIRFLOW_API_HOST=0.0.0.0)
+        "AIRFLOW__API__HOST": os.environ.get("AIRFLOW_API_HOST", "127.0.0.1"),
         # One uvicorn worker: this is a 2-core dev box, and four workers cost ~1 GB and
         # a slow start for no gain at this load.
         "AIRFLOW__API__WORKERS": "1",
@@ -100,6 +101,5 @@ def write_env_file(state: StackState, env: dict[str, str]) -> "os.PathLike[str]"
     """Write `stack.env` (for honcho and for `source`-ing in a shell)."""
     path = state.home / "stack.env"
     lines = [f"{key}='{value}'" for key, value in sorted(env.items())]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    write_private(path, "\n".join(lines) + "\n")
     return path

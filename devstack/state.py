@@ -25,7 +25,15 @@ PORT_NAMES = ("api", "postgres", "redis", "scheduler_health", "triggerer_logs",
 PREFERRED_PORTS = {"api": 8080}
 
 ADMIN_USER = "admin"
-ADMIN_PASSWORD = "admin"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, 0600 from its first byte (a `write_text` then
+    `chmod` leaves a moment in which another local user can open it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -75,9 +83,8 @@ class StackState:
 
     def save(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps({"ports": self.ports, "secrets": self.secrets},
-                                              indent=2))
-        self.state_file.chmod(0o600)
+        write_private(self.state_file, json.dumps({"ports": self.ports, "secrets": self.secrets},
+                                                  indent=2))
 
     def assign(self, running: bool = False) -> None:
         """Choose ports and secrets that are not chosen yet (or whose port was taken).
@@ -100,10 +107,16 @@ class StackState:
         self.secrets.setdefault("jwt_secret", secrets.token_urlsafe(48))
         self.secrets.setdefault("api_secret_key", secrets.token_urlsafe(32))
         self.secrets.setdefault("sandbox_client_secret", secrets.token_urlsafe(24))
+        # the UI / REST login: generated per stack, never a fixed admin/admin
+        self.secrets.setdefault("admin_password", secrets.token_urlsafe(12))
         if "fernet_key" not in self.secrets:
             from cryptography.fernet import Fernet
             self.secrets["fernet_key"] = Fernet.generate_key().decode()
         self.save()
+
+    @property
+    def admin_password(self) -> str:
+        return self.secrets["admin_password"]
 
     @property
     def api_url(self) -> str:

@@ -8,6 +8,7 @@ azure-identity, ``verify=...`` for requests) — the sandbox prints that path as
 from __future__ import annotations
 
 import datetime as dt
+import os
 import ipaddress
 import socket
 import ssl
@@ -57,9 +58,12 @@ def write_self_signed(directory: Path, host: str = "127.0.0.1", names: tuple[str
     )
     cert_path, key_path = directory / "azure-ca.pem", directory / "azure-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    # the private key is readable by its owner only, from its first byte
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
     return cert_path, key_path
 
 

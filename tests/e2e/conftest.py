@@ -11,7 +11,7 @@ import pytest
 
 from devstack.api import AirflowClient
 from devstack.env import stack_env
-from devstack.state import ADMIN_PASSWORD, ADMIN_USER, ROOT, StackState
+from devstack.state import ADMIN_USER, ROOT, StackState
 
 TEST_STACK_HOME = ROOT / ".local" / "test-stack"
 
@@ -44,4 +44,4 @@ def stack():
 @pytest.fixture(scope="session")
 def airflow(stack):
     state, _ = stack
-    return AirflowClient(state.api_url, ADMIN_USER, ADMIN_PASSWORD)
+    return AirflowClient(state.api_url, ADMIN_USER, state.admin_password)

@@ -91,3 +91,20 @@ def test_no_secret_literals_in_compose():
     for key, value in COMPOSE["x-airflow-common"]["environment"].items():
         if re.search(r"SECRET|FERNET|JWT", key) and "ISSUER" not in key:
             assert str(value).startswith("${") and ":?" in str(value), key
+
+
+def test_no_credentials_in_any_url_and_every_password_comes_from_env():
+    text = (ROOT / "docker-compose.yaml").read_text()
+    literal = re.findall(r"://[^\s/@$]*:(?!\$\{)[^\s/@]+@", text)
+    assert literal == [], f"expected credentials only from ${{...}} placeholders, got {literal}"
+    assert "admin:admin" not in text.replace("SIMPLE_AUTH_MANAGER_USERS: admin:admin", "")
+    assert "--requirepass" in str(SERVICES["redis"]["command"])
+
+
+def test_published_ports_bind_loopback_and_flower_asks_for_a_password():
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (f"{name}: expected a port published on "
+                                                        f"127.0.0.1 only, got {port!r}")
+    flower_env = SERVICES["flower"]["environment"]
+    assert str(flower_env["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"]).startswith("${")

@@ -39,3 +39,38 @@ def test_external_urls_replace_local_servers(state, monkeypatch):
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql+psycopg2://u@db/af"
     assert not needs_local_postgres()
     assert needs_local_redis()
+
+
+def test_the_api_listens_on_loopback_unless_opened_on_purpose(state, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_API_HOST", raising=False)
+    assert stack_env(state)["AIRFLOW__API__HOST"] == "127.0.0.1"
+    monkeypatch.setenv("AIRFLOW_API_HOST", "0.0.0.0")
+    assert stack_env(state)["AIRFLOW__API__HOST"] == "0.0.0.0"
+
+
+def test_the_admin_password_is_generated_per_stack_and_kept(state, tmp_path):
+    other = StackState.load(tmp_path / "other")
+    other.assign()
+    assert len(state.admin_password) >= 16 and state.admin_password != "admin"
+    assert other.admin_password != state.admin_password
+    assert StackState.load(tmp_path / "stack").admin_password == state.admin_password
+
+
+def test_secret_files_are_private_from_their_first_byte(state, tmp_path):
+    import os
+    import stat
+
+    from devstack.env import write_env_file
+    from devstack.state import write_private
+
+    old_umask = os.umask(0)  # the most permissive umask: the mode must not depend on it
+    try:
+        env_file = write_env_file(state, stack_env(state))
+        existing = tmp_path / "was-public"
+        existing.write_text("x")
+        existing.chmod(0o644)
+        write_private(existing, "secret")
+    finally:
+        os.umask(old_umask)
+    for path in (state.state_file, env_file, existing):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
