@@ -8,15 +8,18 @@ when the slice version was not published (Airflow rates a run by its last task).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from include.ingest import landing, memory
 from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import NormalizeContext, QuarantinedRow
+from include.ingest.billing.sources import csv_rows
 from include.ingest.http.exceptions import PermanentError
 from include.ingest.persist import dlq
 from include.ingest.persist.db import connect
@@ -60,10 +63,58 @@ def normalize(chunk: dict, landed: dict, normalizer: Normalizer,
     ctx = NormalizeContext(sv.provider, sv.billing_account, sv.billing_period, sv.version,
                            chunk["chunk_id"], source_file=landed["source"],
                            first_line=2 if chunk["format"].startswith("csv") else None)
+    try:
+        counts = _normalize_into(out, bad, _fast(read_batches(landed["path"], chunk["format"])),
+                                 normalizer, ctx)
+    except _FastReaderRefused as refused:
+        if not chunk["format"].startswith("csv"):
+            raise PermanentError(f"{landed['source']}: expected a readable {chunk['format']} "
+                                 f"file, got {refused.__cause__}; the provider's file is "
+                                 f"damaged — re-export it") from refused.__cause__
+        # a malformed row somewhere: read the file again row by row, bad rows quarantined
+        counts = _normalize_into(out, bad, csv_rows.read_rows(landed["path"], chunk["format"]),
+                                 normalizer, ctx)
+    rows_in, rows_good, rows_bad = counts
+    return {"chunk_id": chunk["chunk_id"], "slice": chunk["slice"], "rows_in": rows_in,
+            "rows_good": rows_good, "rows_quarantined": rows_bad, "normalized": str(out),
+            "quarantine": str(bad), "source_file": landed["source"]}
+
+
+class _FastReaderRefused(Exception):
+    """The fast (Arrow) reader stopped on the file's bytes; `__cause__` says why."""
+
+
+def _fast(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """`batches`, with a reader's ArrowInvalid told apart from a normalizer's."""
+    it = iter(batches)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            raise _FastReaderRefused() from exc
+        yield batch
+
+
+def _normalize_into(out, bad, items: Iterable, normalizer: Normalizer,
+                    ctx: NormalizeContext) -> tuple[int, int, int]:
+    """Write `items` (record batches, `csv_rows` batches with their lines, malformed rows)
+    normalized to `out` and quarantined rows to `bad` (both rewritten whole); return
+    (rows in, rows good, rows quarantined)."""
     rows_in = rows_good = rows_bad = 0
     with out.open("wb") as sink, bad.open("w") as bad_sink, \
             pq.ParquetWriter(sink, SCHEMA, **NORMALIZED_PARQUET) as writer:
-        for batch in read_batches(landed["path"], chunk["format"]):
+        for item in items:
+            if isinstance(item, csv_rows.MalformedRow):
+                row = QuarantinedRow(item.text, f"malformed CSV row: {item.reason}",
+                                     item.line_number, ctx.first_row_ordinal)
+                bad_sink.write(json.dumps(row._asdict(), default=str) + "\n")
+                rows_in, rows_bad, ctx = rows_in + 1, rows_bad + 1, ctx.advanced(1)
+                continue
+            batch = item
+            if isinstance(item, csv_rows.LinedBatch):
+                batch, ctx = item.batch, dataclasses.replace(ctx, line_numbers=item.line_numbers)
             result = normalizer(batch, ctx)
             writer.write_batch(result.good)
             for row in result.quarantined:
@@ -72,9 +123,7 @@ def normalize(chunk: dict, landed: dict, normalizer: Normalizer,
             rows_good += result.good.num_rows
             rows_bad += len(result.quarantined)
             ctx = ctx.advanced(batch.num_rows)
-    return {"chunk_id": chunk["chunk_id"], "slice": chunk["slice"], "rows_in": rows_in,
-            "rows_good": rows_good, "rows_quarantined": rows_bad, "normalized": str(out),
-            "quarantine": str(bad), "source_file": landed["source"]}
+    return rows_in, rows_good, rows_bad
 
 
 def _parquet_batches(path: str) -> Iterator:
