@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT, MARC21_PARSE
 
 DOC = """
@@ -30,7 +31,8 @@ Params: **source** (landing-zone path, local path or URL), **format**, **batch_s
 
 @dag(dag_id="catalog_ingest", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "ingest"], max_active_runs=4,
-     default_args={"retries": 3, "retry_delay": timedelta(seconds=30)},
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=30),
+                   "execution_timeout": timeouts.BOOKKEEPING},
      params={
          "source": Param("", type="string", title="File",
                          description="Path in the landing zone (e.g. inbox/vendor.mrc), a "
@@ -42,12 +44,13 @@ Params: **source** (landing-zone path, local path or URL), **format**, **batch_s
                                  title="When a record matches an existing one"),
      })
 def catalog_ingest():
-    @task(queue=DEFAULT)
+    @task(queue=DEFAULT, execution_timeout=timeouts.CATALOG_PLAN)
     def plan(params=None, run_id=None) -> list[dict]:
         from include.ingest.catalog.tasks import plan_run
         return plan_run(params, run_id)
 
-    @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}")
+    @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}",
+          execution_timeout=timeouts.CATALOG_BATCH)
     def ingest_batch(batch: dict) -> dict:
         from airflow.sdk import get_current_context
 

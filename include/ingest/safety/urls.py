@@ -39,7 +39,7 @@ _PORTS = {"http": 80, "https": 443}
 def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why `ip` is not a public unicast address, or None if it is."""
     ip = getattr(ip, "ipv4_mapped", None) or ip  # ::ffff:127.0.0.1 is 127.0.0.1
-    for flag in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for flag in ("loopback", "link_local", "multicast", "unspecified", "private", "reserved"):
         if getattr(ip, f"is_{flag}"):
             return flag.replace("_", "-")
     return None if ip.is_global else "not globally routable"
