@@ -23,9 +23,11 @@ Loads one vendor file into the versioned catalog store (`catalog.*` in the wareh
   transaction — re-running a batch changes nothing;
 * `summarize` adds up `catalog.batches` and fails naming any batch that did not commit.
 
-Params: **source** (landing-zone path, local path or URL), **format**, **batch_size**,
+Params: **source** (a path in the landing zone or an inbox root — `INGEST_INBOX_ROOTS` —,
+or an http(s) URL whose host is in `INGEST_URL_ALLOW`; anything else is refused), **format**, **batch_size**,
 **overlay_policy** (`replace` makes a new version, `keep_existing` keeps the stored one,
 `create_new` adds a separate record). Undo a batch with the `catalog_rollback` DAG.
+Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 """
 
 
@@ -36,7 +38,8 @@ Params: **source** (landing-zone path, local path or URL), **format**, **batch_s
      params={
          "source": Param("", type="string", title="File",
                          description="Path in the landing zone (e.g. inbox/vendor.mrc), a "
-                                     "local path, or a URL (https://, s3://, gs://)"),
+                                     "path in an inbox root (INGEST_INBOX_ROOTS), or an "
+                                     "allow-listed URL (INGEST_URL_ALLOW)"),
          "format": Param("auto", enum=["auto", "marc21", "marcxml", "jsonld"], title="Format"),
          "batch_size": Param(1000, type="integer", minimum=500, maximum=1000,
                              title="Records per batch"),
