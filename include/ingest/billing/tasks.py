@@ -16,9 +16,9 @@ def _report(params: dict) -> aws_cur.CurReport:
 
 def plan_aws_cur(params: dict, logical_date, run_id: str) -> dict:
     period = resolve_period(params.get("billing_period"), logical_date)
+    report, account = _report(params), checked.account(params["billing_account"])  # before any call
     s3 = aws_cur.s3_client(checked.conn_id(params["aws_conn_id"]))
-    sv, chunks, source = aws_cur.find_delivery(s3, _report(params), period,
-                                               checked.account(params["billing_account"]))
+    sv, chunks, source = aws_cur.find_delivery(s3, report, period, account)
     # the connection id (never its secret) travels with each chunk so a DLQ replay can fetch
     chunks = [{**chunk, "conn_id": params["aws_conn_id"]} for chunk in chunks]
     planned = pipeline.plan(sv, chunks, source, run_id)
