@@ -8,6 +8,7 @@ from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -42,9 +43,10 @@ PARAMS = {
 @dag(dag_id="billing_aws_cur", schedule="0 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
      tags=["billing", "aws", "focus"], max_active_runs=4,
      default_args={"retries": 3, "retry_delay": timedelta(seconds=20), "queue": DEFAULT,
-                   "retry_policy": IngestRetryPolicy()})
+                   "retry_policy": IngestRetryPolicy(),
+                   "execution_timeout": timeouts.BOOKKEEPING})
 def billing_aws_cur():
-    @task
+    @task(execution_timeout=timeouts.BILLING_PLAN)
     def plan(params=None, logical_date=None, run_id=None) -> dict:
         from include.ingest.billing.tasks import plan_aws_cur
         return plan_aws_cur(params, logical_date, run_id)

@@ -7,6 +7,7 @@ from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -44,9 +45,10 @@ PARAMS = {
 @dag(dag_id="billing_azure_cost", schedule="30 6 * * *", catchup=False, doc_md=DOC, params=PARAMS,
      tags=["billing", "azure", "focus"], max_active_runs=2,
      default_args={"retries": 3, "retry_delay": timedelta(seconds=30), "queue": DEFAULT,
-                   "retry_policy": IngestRetryPolicy()})
+                   "retry_policy": IngestRetryPolicy(),
+                   "execution_timeout": timeouts.BOOKKEEPING})
 def billing_azure_cost():
-    @task(pool="provider_azure")
+    @task(pool="provider_azure", execution_timeout=timeouts.BILLING_PLAN)
     def plan(params=None, logical_date=None, run_id=None) -> dict:
         from include.ingest.billing.tasks_cloud import plan_azure
         return plan_azure(params, logical_date, run_id)

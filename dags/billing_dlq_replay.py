@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest import timeouts
 from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
 
 DOC = """
@@ -23,7 +24,8 @@ resolved as settled. Safe to run any time, and to clear and re-run.
 @dag(dag_id="billing_dlq_replay", schedule=None, catchup=False, doc_md=DOC,
      tags=["billing", "dlq", "replay"], max_active_runs=1,
      default_args={"retries": 2, "retry_delay": timedelta(seconds=20), "queue": DEFAULT,
-                   "retry_policy": IngestRetryPolicy()},
+                   "retry_policy": IngestRetryPolicy(),
+                   "execution_timeout": timeouts.BOOKKEEPING},
      params={"entry_ids": Param(None, type=["null", "array"], items={"type": "integer"},
                                 title="DLQ entry ids", description="Empty: every open entry"),
              "dag_id": Param(None, type=["null", "string"], title="Only entries of this DAG")})
@@ -33,22 +35,22 @@ def billing_dlq_replay():
         from include.ingest.billing.tasks import open_dlq_entries
         return open_dlq_entries(params["entry_ids"], params["dag_id"])
 
-    @task(queue=BILLING_FETCH, retries=5)
+    @task(queue=BILLING_FETCH, retries=5, execution_timeout=timeouts.BILLING_FETCH)
     def fetch(entry: dict) -> dict:
         from include.ingest.billing.tasks import replay_fetch
         return replay_fetch(entry)
 
-    @task(queue=BILLING_NORMALIZE)
+    @task(queue=BILLING_NORMALIZE, execution_timeout=timeouts.BILLING_NORMALIZE)
     def normalize(fetched: dict) -> dict:
         from include.ingest.billing.tasks import replay_normalize
         return replay_normalize(fetched)
 
-    @task(queue=BILLING_PERSIST)
+    @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PERSIST)
     def persist(normalized: dict) -> dict:
         from include.ingest.billing.pipeline import persist as load
         return load(normalized)
 
-    @task(queue=BILLING_PERSIST)
+    @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PUBLISH)
     def publish(persisted) -> list[dict]:
         from include.ingest.billing.tasks import publish_replayed
         return publish_replayed(list(persisted))

@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -35,10 +36,12 @@ POOLS = {"aws": "provider_aws", "azure": "provider_azure", "gcp": "provider_gcp"
 @dag(dag_id="billing_reconcile", schedule="0 3 * * *", catchup=False, doc_md=DOC, params=PARAMS,
      tags=["billing", "reconciliation"], max_active_runs=1,
      default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "queue": DEFAULT,
-                   "retry_policy": IngestRetryPolicy()})
+                   "retry_policy": IngestRetryPolicy(),
+                   "execution_timeout": timeouts.BOOKKEEPING})
 def billing_reconcile():
     def check(provider: str):
-        @task(task_id=f"reconcile_{provider}", pool=POOLS[provider])
+        @task(task_id=f"reconcile_{provider}", pool=POOLS[provider],
+              execution_timeout=timeouts.BILLING_RECONCILE)
         def reconcile_one(params=None, logical_date=None, run_id=None) -> list[dict] | None:
             from airflow.sdk.exceptions import AirflowSkipException
 

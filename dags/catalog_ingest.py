@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT, MARC21_PARSE
 
 DOC = """
@@ -22,19 +23,23 @@ Loads one vendor file into the versioned catalog store (`catalog.*` in the wareh
   transaction — re-running a batch changes nothing;
 * `summarize` adds up `catalog.batches` and fails naming any batch that did not commit.
 
-Params: **source** (landing-zone path, local path or URL), **format**, **batch_size**,
+Params: **source** (a path in the landing zone or an inbox root — `INGEST_INBOX_ROOTS` —,
+or an http(s) URL whose host is in `INGEST_URL_ALLOW`; anything else is refused), **format**, **batch_size**,
 **overlay_policy** (`replace` makes a new version, `keep_existing` keeps the stored one,
 `create_new` adds a separate record). Undo a batch with the `catalog_rollback` DAG.
+Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 """
 
 
 @dag(dag_id="catalog_ingest", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "ingest"], max_active_runs=4,
-     default_args={"retries": 3, "retry_delay": timedelta(seconds=30)},
+     default_args={"retries": 3, "retry_delay": timedelta(seconds=30),
+                   "execution_timeout": timeouts.BOOKKEEPING},
      params={
          "source": Param("", type="string", title="File",
                          description="Path in the landing zone (e.g. inbox/vendor.mrc), a "
-                                     "local path, or a URL (https://, s3://, gs://)"),
+                                     "path in an inbox root (INGEST_INBOX_ROOTS), or an "
+                                     "allow-listed URL (INGEST_URL_ALLOW)"),
          "format": Param("auto", enum=["auto", "marc21", "marcxml", "jsonld"], title="Format"),
          "batch_size": Param(1000, type="integer", minimum=500, maximum=1000,
                              title="Records per batch"),
@@ -42,12 +47,13 @@ Params: **source** (landing-zone path, local path or URL), **format**, **batch_s
                                  title="When a record matches an existing one"),
      })
 def catalog_ingest():
-    @task(queue=DEFAULT)
+    @task(queue=DEFAULT, execution_timeout=timeouts.CATALOG_PLAN)
     def plan(params=None, run_id=None) -> list[dict]:
         from include.ingest.catalog.tasks import plan_run
         return plan_run(params, run_id)
 
-    @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}")
+    @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}",
+          execution_timeout=timeouts.CATALOG_BATCH)
     def ingest_batch(batch: dict) -> dict:
         from airflow.sdk import get_current_context
 

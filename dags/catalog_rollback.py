@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -25,11 +26,12 @@ report. Rolling back the same batch again changes nothing.
 
 @dag(dag_id="catalog_rollback", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "rollback"], max_active_runs=1,
-     default_args={"retries": 2, "retry_delay": timedelta(seconds=15)},
+     default_args={"retries": 2, "retry_delay": timedelta(seconds=15),
+                   "execution_timeout": timeouts.BOOKKEEPING},
      params={"batch_id": Param("", type="string", title="Batch id",
                                description="A committed batch, e.g. 3f2a9c1b7d4e-0003")})
 def catalog_rollback():
-    @task(queue=DEFAULT)
+    @task(queue=DEFAULT, execution_timeout=timeouts.CATALOG_ROLLBACK)
     def rollback(params=None) -> dict:
         from include.ingest.catalog.tasks import rollback as run_rollback
         return run_rollback(params["batch_id"])

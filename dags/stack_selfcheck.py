@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
+from include.ingest import timeouts
 from include.ingest.queues import BILLING_NORMALIZE, DEFAULT, QUEUES
 
 DOC = """
@@ -25,7 +26,8 @@ Trigger it from the UI (param *chunks*) or `make demo`. Safe to re-run at any ti
 
 @dag(dag_id="stack_selfcheck", schedule=None, catchup=False, doc_md=DOC,
      tags=["ops", "selfcheck"], max_active_runs=4,
-     default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+     default_args={"retries": 2, "retry_delay": timedelta(seconds=10),
+                   "execution_timeout": timeouts.BOOKKEEPING},
      params={"chunks": Param(4, type="integer", minimum=1, maximum=256,
                              title="Mapped chunks", description="Fan-out of probe_chunk")})
 def stack_selfcheck():
@@ -34,7 +36,8 @@ def stack_selfcheck():
         from include.ingest.selfcheck import plan_chunks
         return plan_chunks(params["chunks"])
 
-    @task(queue=BILLING_NORMALIZE, map_index_template="{{ chunk_label }}")
+    @task(queue=BILLING_NORMALIZE, map_index_template="{{ chunk_label }}",
+          execution_timeout=timeouts.SELFCHECK_PROBE)
     def probe_chunk(chunk: dict, run_id=None) -> dict:
         from airflow.sdk import get_current_context
 
@@ -43,7 +46,8 @@ def stack_selfcheck():
         return probe(run_id, BILLING_NORMALIZE, chunk)
 
     def queue_probe(queue: str):
-        @task(task_id=f"probe_{queue.replace('.', '_')}", queue=queue)
+        @task(task_id=f"probe_{queue.replace('.', '_')}", queue=queue,
+              execution_timeout=timeouts.SELFCHECK_PROBE)
         def probe_queue(run_id=None) -> dict:
             from include.ingest.selfcheck import probe
             return probe(run_id, queue)

@@ -86,6 +86,8 @@ def stack_env(state: StackState) -> dict[str, str]:
         "INGEST_REDIS_URL": ext.get("INGEST_REDIS_URL") or f"{redis}/1",
         "INGEST_LANDING_URL": os.environ.get("INGEST_LANDING_URL")
             or (state.home / "landing").as_uri(),
+        # where a catalog_ingest `source` may also point (include/ingest/safety/paths.py)
+        "INGEST_INBOX_ROOTS": os.environ.get("INGEST_INBOX_ROOTS") or str(state.home / "inbox"),
         "SANDBOX_CLIENT_SECRET": state.secrets["sandbox_client_secret"],
         "SANDBOX_AWS_URL": f"http://127.0.0.1:{ports['sandbox_aws']}",
         "SANDBOX_AZURE_URL": f"http://127.0.0.1:{ports['sandbox_azure']}",

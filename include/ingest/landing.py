@@ -28,8 +28,30 @@ from datetime import datetime, timezone
 from airflow.sdk import ObjectStoragePath
 
 from include.ingest.persist.db import ConfigError
+from include.ingest.safety import InputRefused, setting
 
 READ_BLOCK = 1 << 20
+# Largest file one land() writes, by input kind; a source that streams forever
+# (`/dev/zero`, a URL that never ends) stops here instead of filling the disk. Billing
+# files are big (a month of CUR for a large payer is GBs); catalog files are far smaller.
+SIZE_CAPS = {"billing": ("INGEST_LANDING_MAX_BYTES", 20 << 30),
+             "catalog": ("INGEST_CATALOG_MAX_BYTES", 4 << 30)}
+
+
+class LandingTooLarge(InputRefused):
+    """A landed file passed its size cap; the partial file was removed."""
+
+
+def size_cap(kind: str = "billing") -> int:
+    """The size cap of `kind` in bytes: its setting (env var or Airflow Variable), else the
+    default of SIZE_CAPS."""
+    name, default = SIZE_CAPS[kind]
+    value = setting(name)
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"expected {name} to be a positive number of bytes, got {value!r}")
+    return int(value)
 
 
 def landing_root() -> ObjectStoragePath:
@@ -76,13 +98,16 @@ Check = Callable[[ObjectStoragePath, int], None]  # (written bytes, their size);
 
 
 def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str,
-         check: Check | None = None) -> LandedFile:
+         check: Check | None = None, max_bytes: int | None = None) -> LandedFile:
     """Write `blocks` to `target` unchanged, run `check` on them, then publish the file and
     its meta file; return the descriptor. If writing or `check` raises, nothing is left at
     `target` (the exception propagates: the caller's error table decides retry or fail).
 
-    Streams: memory is one block whatever the file size.
+    Streams: memory is one block whatever the file size. Past `max_bytes` (default: the
+    billing cap, `size_cap()`) raises `LandingTooLarge`; on any failure the partial file is
+    removed, so a retry starts clean and the disk is given back.
     """
+    cap = size_cap() if max_bytes is None else max_bytes
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.parent / (target.name + ".partial")
     _meta_path(target).unlink(missing_ok=True)  # an earlier delivery's meta no longer holds
@@ -90,8 +115,12 @@ def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str,
     try:
         with partial.open("wb") as out:
             for block in blocks:
-                digest.update(block)
                 size += len(block)
+                if size > cap:
+                    raise LandingTooLarge(
+                        f"expected at most {cap} bytes from {source}, got more; the partial file "
+                        f"was removed. Check the source, or raise the cap (see README: size caps)")
+                digest.update(block)
                 out.write(block)
         if check is not None:
             check(partial, size)

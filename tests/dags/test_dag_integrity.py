@@ -37,6 +37,17 @@ def test_every_dag_has_tags_docs_and_retries(dagbag):
             assert task.retries >= 1, f"{dag_id}.{task.task_id}: expected retries ≥ 1"
 
 
+def test_every_task_has_a_bounded_execution_timeout(dagbag):
+    """A task that never ends (a source streaming forever, a hung socket) must not hold its
+    worker slot for good; the values live in include/ingest/timeouts.py."""
+    from datetime import timedelta
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            limit = task.execution_timeout
+            assert limit is not None and timedelta(0) < limit <= timedelta(hours=6), (
+                f"{dag_id}.{task.task_id}: expected an execution_timeout of at most 6 h, got {limit}")
+
+
 def test_every_task_runs_on_a_known_queue(dagbag):
     for dag_id, dag in dagbag.dags.items():
         for task in dag.tasks:

@@ -15,6 +15,7 @@ import importlib
 
 from airflow.sdk import task
 
+from include.ingest import timeouts
 from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST
 
 
@@ -30,27 +31,29 @@ def chunk_chain(planned, *, fetch: str, normalize: str, publish: str, conn_param
     `publish(plan, run_id)` are "module:function" targets; `conn_param` names the DAG
     param holding the provider connection id."""
 
-    @task
+    @task(execution_timeout=timeouts.BOOKKEEPING)
     def chunks_of(plan_: dict) -> list[dict]:
         return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
 
-    @task(task_id="fetch", queue=BILLING_FETCH, pool=pool, retries=fetch_retries)
+    @task(task_id="fetch", queue=BILLING_FETCH, pool=pool, retries=fetch_retries,
+          execution_timeout=timeouts.BILLING_FETCH)
     def fetch_chunk(chunk: dict, params=None) -> dict:
         return _call(fetch, chunk, params[conn_param])
 
-    @task(task_id="normalize", queue=BILLING_NORMALIZE)
+    @task(task_id="normalize", queue=BILLING_NORMALIZE, execution_timeout=timeouts.BILLING_NORMALIZE)
     def normalize_chunk(fetched: dict) -> dict:
         return _call(normalize, fetched)
 
-    @task(queue=BILLING_PERSIST)
+    @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PERSIST)
     def persist(normalized: dict) -> dict:
         return _call("include.ingest.billing.pipeline:persist", normalized)
 
-    @task(task_id="publish", queue=BILLING_PERSIST, trigger_rule="none_failed")
+    @task(task_id="publish", queue=BILLING_PERSIST, trigger_rule="none_failed",
+          execution_timeout=timeouts.BILLING_PUBLISH)
     def publish_slice(plan_: dict, run_id=None) -> dict:
         return _call(publish, plan_, run_id)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", execution_timeout=timeouts.BOOKKEEPING)
     def finalize(ti=None, dag_run=None) -> dict:
         # pulled here, not passed in: when plan failed there is no plan and nothing to close
         return _call("include.ingest.billing.pipeline:close_run", ti.xcom_pull(task_ids="plan"),

@@ -6,18 +6,19 @@ from include.ingest.billing import pipeline
 from include.ingest.billing.runs import needs_refresh, previous_period, resolve_period
 from include.ingest.billing.sources import aws_cur
 from include.ingest.persist.ledger import SliceVersion
+from include.ingest.safety import params as checked
 
 
 def _report(params: dict) -> aws_cur.CurReport:
-    return aws_cur.CurReport(params["bucket"], params["prefix"], params["report"],
-                             params["layout"])
+    return aws_cur.CurReport(checked.bucket(params["bucket"]), checked.prefix(params["prefix"]),
+                             checked.name(params["report"]), params["layout"])
 
 
 def plan_aws_cur(params: dict, logical_date, run_id: str) -> dict:
     period = resolve_period(params.get("billing_period"), logical_date)
-    s3 = aws_cur.s3_client(params["aws_conn_id"])
-    sv, chunks, source = aws_cur.find_delivery(s3, _report(params), period,
-                                               params["billing_account"])
+    report, account = _report(params), checked.account(params["billing_account"])  # before any call
+    s3 = aws_cur.s3_client(checked.conn_id(params["aws_conn_id"]))
+    sv, chunks, source = aws_cur.find_delivery(s3, report, period, account)
     # the connection id (never its secret) travels with each chunk so a DLQ replay can fetch
     chunks = [{**chunk, "conn_id": params["aws_conn_id"]} for chunk in chunks]
     planned = pipeline.plan(sv, chunks, source, run_id)
@@ -27,7 +28,7 @@ def plan_aws_cur(params: dict, logical_date, run_id: str) -> dict:
 
 def fetch_aws_cur(chunk: dict, conn_id: str) -> dict:
     sv = SliceVersion.from_json(chunk["slice"])
-    landed = aws_cur.fetch(aws_cur.s3_client(conn_id), chunk, sv)
+    landed = aws_cur.fetch(aws_cur.s3_client(checked.conn_id(conn_id)), chunk, sv)
     return {"chunk": chunk, "landed": landed.to_json()}
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from include.ingest.billing import pipeline
 from include.ingest.billing.runs import resolve_period
 from include.ingest.persist.ledger import SliceVersion
+from include.ingest.safety import params as checked
 
 
 def _connection(conn_id: str):
     from airflow.sdk import BaseHook
 
-    return BaseHook.get_connection(conn_id)
+    return BaseHook.get_connection(checked.conn_id(conn_id))
 
 
 def azure_client(conn_id: str):
@@ -42,13 +43,19 @@ def plan_azure(params: dict, logical_date, run_id: str) -> dict:
 
     period = resolve_period(params.get("billing_period"), logical_date)
     client, extra = azure_client(params["azure_conn_id"])
+    account = checked.account(params["billing_account"])
     if params["source"] == "export":
+        export_name = params.get("export_name")
+        export_root = params.get("export_root")
         sv, chunks, source = azure_exports.plan_export(
-            client, params["billing_account"], period, params.get("export_name") or extra.get("export_name"),
-            params.get("export_root") or extra.get("export_root") or "billing")
+            client, account, period,
+            checked.name(export_name, "the export name") if export_name else extra.get("export_name"),
+            checked.prefix(export_root, "the export root") if export_root
+            else extra.get("export_root") or "billing")
     else:
+        scopes = [checked.scope(scope) for scope in params.get("scopes") or []]
         sv, chunks, source = azure_cost.plan_query(
-            client, params["billing_account"], period, params.get("scopes") or extra.get("scopes") or [],
+            client, account, period, scopes or extra.get("scopes") or [],
             int(params["window_days"]), params["cost_type"], params.get("page_size"))
     chunks = [{**chunk, "conn_id": params["azure_conn_id"]} for chunk in chunks]
     return pipeline.plan(sv, chunks, source, run_id)
@@ -79,7 +86,7 @@ def plan_gcp(params: dict, logical_date, run_id: str) -> dict:
 
     period = resolve_period(params.get("billing_period"), logical_date)
     client = gcp_client(params["gcp_conn_id"])
-    sv, chunks, source = gcp_bigquery.plan_export(client, params["billing_account"], period,
+    sv, chunks, source = gcp_bigquery.plan_export(client, checked.account(params["billing_account"]), period,
                                                   params.get("page_size"))
     chunks = [{**chunk, "conn_id": params["gcp_conn_id"]} for chunk in chunks]
     return pipeline.plan(sv, chunks, source, run_id)

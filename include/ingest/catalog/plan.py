@@ -8,7 +8,6 @@ planning a multi-GB file holds one block in memory.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 from typing import BinaryIO
@@ -47,8 +46,10 @@ def detect_format(stream: BinaryIO, name: str) -> str:
         return "marc21"
     by_extension = _EXTENSIONS.get(Path(name).suffix.lower())
     if by_extension is None:
-        raise CatalogInputError(f"cannot tell the format of {name} (starts with {head[:16]!r}); "
-                                f"expected ISO 2709, MARCXML or JSON-LD — set format explicitly")
+        # the bytes are not quoted: the file may be anything, secrets included
+        raise CatalogInputError(f"cannot tell the format of {name}: expected ISO 2709, MARCXML "
+                                f"or JSON-LD first bytes or a known extension, got neither; "
+                                f"set format explicitly")
     return by_extension
 
 
@@ -99,31 +100,37 @@ def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = 
 
 
 def land_source(source: str, run_id: str):
-    """The input as a landed file (landing.LandedFile): a path in the landing zone is used in
-    place; a local path or URL is copied in first (streamed), once per run."""
+    """The input as a landed file (landing.LandedFile). Only what the input policy allows
+    (include/ingest/safety): a file in the landing zone is used in place; a file in an
+    inbox root or an allow-listed http(s) URL is copied in first (streamed, size-capped),
+    once per run. Anything else raises `InputRefused`."""
+    from airflow.sdk import ObjectStoragePath
+
     from include.ingest import landing
+    from include.ingest.safety import paths
 
     root = landing.landing_root()
-    parsed = urlparse(source)
-    if not parsed.scheme and not os.path.isabs(source):
-        path = root / source  # relative: inside the landing zone
-    elif parsed.scheme in ("http", "https"):
+    if urlparse(source).scheme in ("http", "https"):
         return _land_url(source, run_id, root)
+    allowed = paths.allowed_source(source, str(root))
+    if allowed.local:
+        stream = paths.open_regular(allowed.location, source)
+        path = ObjectStoragePath(Path(allowed.location).as_uri())
     else:
-        from airflow.sdk import ObjectStoragePath
-        path = ObjectStoragePath(source if parsed.scheme else Path(source).resolve().as_uri())
-    if not path.exists():
-        raise CatalogInputError(f"{source}: not found; expected a file in the landing zone "
-                                f"({root}), a local path or a URL")
-    if str(path).startswith(str(root)):
-        landed = landing.already_landed(path)
-        if landed is None:
-            with path.open("rb") as stream:
-                digest, size = sha256_size(stream)
-            landed = landing.LandedFile(str(path), digest, size, source, "in place")
-        return landed
-    target = _target(root, source, run_id, path.name)
-    return landing.already_landed(target) or landing.land(_blocks(path), target, source)
+        path = ObjectStoragePath(allowed.location)
+        if not path.is_file():
+            raise CatalogInputError(f"expected an existing file, got {source!r} (not found); "
+                                    f"check the name")
+        stream = path.open("rb")
+    with stream:
+        if allowed.in_landing_zone:
+            if landed := landing.already_landed(path):
+                return landed
+            digest, size = sha256_size(stream)
+            return landing.LandedFile(str(path), digest, size, source, "in place")
+        target = _target(root, source, run_id, path.name)
+        return landing.already_landed(target) or landing.land(
+            iter(lambda: stream.read(1 << 20), b""), target, source, max_bytes=landing.size_cap("catalog"))
 
 
 def _target(root, source: str, run_id: str, name: str):
@@ -131,21 +138,13 @@ def _target(root, source: str, run_id: str, name: str):
     return root / "raw" / "catalog" / key / (re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "input")
 
 
-def _blocks(path):
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 20):
-            yield block
-
-
 def _land_url(url: str, run_id: str, root):
-    import requests
-
     from include.ingest import landing
-    from include.ingest.http.client import resilient_request
+    from include.ingest.safety.urls import UrlPolicy, fetch_blocks
 
+    policy = UrlPolicy.from_settings()
+    policy.check_url(url)  # before anything is created for it
     target = _target(root, url, run_id, Path(urlparse(url).path).name)
     if landed := landing.already_landed(target):
         return landed
-    with requests.Session() as session:
-        response = resilient_request(lambda: session.get(url, stream=True, timeout=60), url=url)
-        return landing.land(response.iter_content(1 << 20), target, url)
+    return landing.land(fetch_blocks(url, policy), target, url, max_bytes=landing.size_cap("catalog"))

@@ -19,6 +19,7 @@ from include.ingest.catalog.rollback import rollback_batch
 from include.ingest.catalog.store import StoreError
 from include.ingest.persist.db import connect
 from include.ingest.persist.migrate import migrate
+from include.ingest.safety import InputRefused
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,15 @@ def plan_run(params: dict, run_id: str) -> list[dict]:
     """Land the file (raw first), cut it into batches, register them as staged."""
     source = (params.get("source") or "").strip()
     if not source:
-        raise _fail_fast(ValueError("expected the source param (a landing-zone path, local "
-                                    "path or URL), got nothing; trigger again with a file"))
+        raise _fail_fast(ValueError("expected the source param (a path in the landing zone or "
+                                    "an inbox root, or an allow-listed URL), got nothing; "
+                                    "trigger again with a file"))
     try:
         landed = land_source(source, run_id)
         descriptors = plan_batches(landed.path, run_id, params["format"],
                                    int(params["batch_size"]), params["overlay_policy"],
                                    sha256=landed.sha256)
-    except CatalogInputError as exc:
+    except (CatalogInputError, InputRefused) as exc:  # retrying cannot fix the input
         raise _fail_fast(exc) from exc
     migrate()
     with connect() as conn:

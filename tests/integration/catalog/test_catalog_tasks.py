@@ -20,6 +20,8 @@ def env(catalog, warehouse_url, redis_url, tmp_path, monkeypatch):
     monkeypatch.setenv("INGEST_REDIS_URL", redis_url)
     monkeypatch.setenv("INGEST_LANDING_URL", (tmp_path / "landing").as_uri())
     (tmp_path / "landing" / "inbox").mkdir(parents=True)
+    (tmp_path / "vendor-inbox").mkdir()
+    monkeypatch.setenv("INGEST_INBOX_ROOTS", str(tmp_path / "vendor-inbox"))
     yield tmp_path
     bloom.from_env().drop()  # the warehouse's filter: this session's database goes away
 
@@ -33,9 +35,9 @@ def run_dag(source: str, **params) -> tuple[list[dict], list[dict], dict]:
 
 
 def test_ingest_then_rollback_through_the_task_functions(env, catalog):
-    big = env / "61PRINT.mrc"
+    big = env / "vendor-inbox" / "61PRINT.mrc"
     shutil.copy(FIXTURES / "folio-data-import" / "61PRINT160129.mrc", big)
-    descriptors, results, summary = run_dag(str(big))  # a local path: landed first
+    descriptors, results, summary = run_dag(str(big))  # in an inbox root: landed first
     assert "/landing/raw/catalog/" in descriptors[0]["source"]
     assert [d["records"] for d in descriptors] == [246]
     assert summary["created"] == 246 and summary["not_committed"] == []
@@ -76,7 +78,9 @@ def http_fixtures():
     server.shutdown()
 
 
-def test_a_url_is_landed_once_per_run_then_ingested(env, catalog, http_fixtures):
+def test_a_url_is_landed_once_per_run_then_ingested(env, catalog, http_fixtures, monkeypatch):
+    monkeypatch.setenv("INGEST_URL_ALLOW", http_fixtures)  # the test server, by explicit opt-in
+    monkeypatch.setenv("INGEST_URL_ALLOW_PRIVATE", "127.0.0.1")
     url = f"{http_fixtures}/marc2bibframe2/collection.xml"
     descriptors, _, summary = run_dag(url)
     landed = descriptors[0]["source"]

@@ -29,6 +29,21 @@ def test_half_written_or_altered_file_is_not_trusted():
         landing.verify(landed)
 
 
+def test_a_source_past_the_size_cap_stops_and_leaves_no_partial_file(monkeypatch):
+    """`/dev/zero` as a source: without a cap it fills the disk, then retries do it again."""
+    target = landing.slice_dir("raw", "aws", "1", "2023-11", "v") / "zero"
+    with open("/dev/zero", "rb") as zero:
+        with pytest.raises(landing.LandingTooLarge, match=r"expected at most 3145728 bytes from "
+                                                          r"/dev/zero, got more; the partial file"):
+            landing.land(iter(lambda: zero.read(1 << 20), b""), target, "/dev/zero", 3 << 20)
+    assert not target.exists() and landing.already_landed(target) is None
+    monkeypatch.setenv("INGEST_LANDING_MAX_BYTES", "4")  # the configured default cap
+    with pytest.raises(landing.LandingTooLarge, match="expected at most 4 bytes"):
+        landing.land([b"123", b"45"], target, "src")
+    assert not target.exists()
+    assert landing.land([b"1234"], target, "src").size == 4  # at the cap is fine
+
+
 def test_missing_configuration_says_what_to_set(monkeypatch):
     monkeypatch.delenv("INGEST_LANDING_URL")
     with pytest.raises(Exception, match="INGEST_LANDING_URL is not set"):

@@ -74,3 +74,16 @@ def test_secret_files_are_private_from_their_first_byte(state, tmp_path):
         os.umask(old_umask)
     for path in (state.state_file, env_file, existing):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+def test_the_demo_catalog_file_is_staged_where_the_source_policy_allows_it(state, monkeypatch):
+    from devstack.demo import CATALOG_FILE, DEMO_RUNS, catalog_inbox
+    from include.ingest.catalog.plan import land_source
+
+    env = stack_env(state)
+    conf = next(conf for dag_id, conf, _ in DEMO_RUNS if dag_id == "catalog_ingest")
+    staged = catalog_inbox(env, conf)
+    for key in ("INGEST_INBOX_ROOTS", "INGEST_LANDING_URL"):
+        monkeypatch.setenv(key, env[key])
+    landed = land_source(staged["source"], "demo-run")
+    assert "/landing/raw/catalog/" in landed.path and landed.size == CATALOG_FILE.stat().st_size
