@@ -97,7 +97,7 @@ def _meta_path(path: ObjectStoragePath) -> ObjectStoragePath:
 Check = Callable[[ObjectStoragePath, int], None]  # (written bytes, their size); raises if bad
 
 
-def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str,
+def land(blocks: Iterable[bytes], target: ObjectStoragePath, source: str, *,
          check: Check | None = None, max_bytes: int | None = None) -> LandedFile:
     """Write `blocks` to `target` unchanged, run `check` on them, then publish the file and
     its meta file; return the descriptor. If writing or `check` raises, nothing is left at

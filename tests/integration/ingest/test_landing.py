@@ -35,7 +35,7 @@ def test_a_source_past_the_size_cap_stops_and_leaves_no_partial_file(monkeypatch
     with open("/dev/zero", "rb") as zero:
         with pytest.raises(landing.LandingTooLarge, match=r"expected at most 3145728 bytes from "
                                                           r"/dev/zero, got more; the partial file"):
-            landing.land(iter(lambda: zero.read(1 << 20), b""), target, "/dev/zero", 3 << 20)
+            landing.land(iter(lambda: zero.read(1 << 20), b""), target, "/dev/zero", max_bytes=3 << 20)
     assert not target.exists() and landing.already_landed(target) is None
     monkeypatch.setenv("INGEST_LANDING_MAX_BYTES", "4")  # the configured default cap
     with pytest.raises(landing.LandingTooLarge, match="expected at most 4 bytes"):
