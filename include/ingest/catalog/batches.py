@@ -2,7 +2,9 @@
 a run, mark a batch synced, and (re)build the Bloom filter from PostgreSQL.
 
 Batch ids are derived from the run id and the batch number, so re-running the plan task
-(a retry, a cleared task) registers the same batches again without duplicates.
+(a retry, a cleared task) registers the same batches again without duplicates. A run id
+reused for a different file (or batch size) is refused: its batch ids already name the
+first file's batches (`store.check_same_source`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 import psycopg
 
 from include.ingest.catalog.bloom import BloomFilter
-from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, lock
+from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, check_same_source, lock
 
 
 def batch_id(run_id: str, batch_no: int) -> str:
@@ -20,7 +22,9 @@ def batch_id(run_id: str, batch_no: int) -> str:
 
 
 def register(conn: psycopg.Connection, descriptors: list[dict]) -> None:
-    """Insert planned batches as `staged` (existing ones are left as they are)."""
+    """Insert planned batches as `staged` (existing ones are left as they are). Raises
+    StoreError, registering nothing, when an existing batch of the same id was planned
+    from another file or byte range."""
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
@@ -31,6 +35,11 @@ def register(conn: psycopg.Connection, descriptors: list[dict]) -> None:
                 " %(format)s, %(start)s, %(end)s, %(first_ordinal)s, %(records)s, %(policy)s, "
                 " %(descriptor)s) ON CONFLICT (batch_id) DO NOTHING",
                 [{**d, "descriptor": json.dumps(d)} for d in descriptors])
+        stored = {batch_id: rest for batch_id, *rest in conn.execute(
+            "SELECT batch_id, source_sha256, byte_start, byte_end FROM catalog.batches "
+            "WHERE batch_id = ANY(%s)", ([d["batch_id"] for d in descriptors],))}
+        for d in descriptors:
+            check_same_source(d, stored[d["batch_id"]])
 
 
 def record_failure(conn: psycopg.Connection, batch_id: str, error: str) -> None:

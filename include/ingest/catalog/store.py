@@ -42,6 +42,24 @@ class StoreError(RuntimeError):
     """The batch cannot be committed; nothing changed. The message says why."""
 
 
+def check_same_source(descriptor: dict, stored: tuple[str, int, int]) -> None:
+    """Raise StoreError unless the batch row `stored` (source_sha256, byte_start, byte_end)
+    was registered from the same file and byte range as `descriptor`. A batch id is the run
+    id + batch number, so a run id reused for another file (or another batch size) names
+    batches that already exist: without this check they would read as committed and the
+    new file's records would be skipped in silence."""
+    planned = (descriptor["sha256"], descriptor["start"], descriptor["end"])
+    if tuple(stored) == planned:
+        return
+    run, no = descriptor.get("run_id"), descriptor.get("batch_no")
+    raise StoreError(
+        f"batch {descriptor['batch_id']} (run {run!r}, batch {no}): expected the file it was "
+        f"registered from, sha256 {stored[0]} bytes {stored[1]}..{stored[2]}, got sha256 "
+        f"{planned[0]} bytes {planned[1]}..{planned[2]} ({descriptor.get('source')}); the run "
+        f"id was already used for another file or batch size — trigger a new run (a new run "
+        f"id) for this file; the earlier run's batches are unchanged")
+
+
 @dataclass(slots=True)
 class Prepared:
     """A parsed record with what the store needs: its stored form, hash and keys."""
@@ -158,12 +176,13 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         lock(conn)
         row = conn.execute(  # and, for a batch to commit, its commit number (screen.py)
             "SELECT state, run_id, overlay_policy, CASE WHEN state = 'staged' "
-            " THEN nextval('catalog.commit_seq') END FROM catalog.batches "
-            "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+            " THEN nextval('catalog.commit_seq') END, source_sha256, byte_start, byte_end "
+            "FROM catalog.batches WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
         if row is None:
             raise StoreError(f"no batch {batch_id} in catalog.batches; expected the plan task "
                              f"to register it (batches.register) before it is committed")
-        state, run_id, policy, seq = row
+        state, run_id, policy, seq = row[:4]
+        check_same_source(descriptor, row[4:])  # before "already committed" is believed
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
         if screened is not None and screened.trusted(seq, len(good)):
