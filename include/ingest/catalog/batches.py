@@ -1,5 +1,5 @@
 """Batch bookkeeping around the store: register planned batches, record failures, sum up
-a run, mark a batch synced, and (re)build the Bloom filter from PostgreSQL.
+a run, mark a batch synced (the Bloom filter's rebuild is in screen.py).
 
 Batch ids are derived from the run id and the batch number, so re-running the plan task
 (a retry, a cleared task) registers the same batches again without duplicates. A run id
@@ -13,8 +13,10 @@ import json
 
 import psycopg
 
-from include.ingest.catalog.bloom import BloomFilter
-from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, check_same_source, lock
+# the filter's rebuild lives with the rest of its bookkeeping (screen.py); tasks and the
+# benchmark reach it here, with the other plan-time steps
+from include.ingest.catalog.screen import ensure_bloom_ready, rebuild_bloom  # noqa: F401
+from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, check_same_source
 
 
 def batch_id(run_id: str, batch_no: int) -> str:
@@ -73,30 +75,3 @@ def mark_synced(conn: psycopg.Connection, batch_id: str) -> None:
         if state is None:
             raise StoreError(f"batch {batch_id}: expected state committed to mark it synced; "
                              f"it is missing, staged or rolled back")
-
-
-def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
-    """Load every current match key into the filter, then mark it ready.
-
-    Runs under the catalog write lock, so no batch commits keys the scan could miss.
-    Returns the number of entries added.
-    """
-    added = 0
-    with conn.transaction():
-        lock(conn)
-        with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
-            cur.execute("SELECT kind || ':' || value FROM catalog.record_keys")  # bloom.key_items
-            while rows := cur.fetchmany(10_000):
-                bloom.add(r[0] for r in rows)
-                added += len(rows)
-        bloom.mark_ready()
-    return added
-
-
-def ensure_bloom_ready(conn: psycopg.Connection, bloom: BloomFilter | None) -> bool:
-    """Rebuild the filter if it is not ready (first use, Redis flushed, new capacity)."""
-    if bloom is None:
-        return False
-    if not bloom.is_ready():
-        rebuild_bloom(conn, bloom)
-    return True
