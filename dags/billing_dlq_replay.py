@@ -15,8 +15,10 @@ Chunks that failed for good in a provider DAG land in `billing.dlq` (by its `fin
 task) with their descriptor. This DAG takes the open entries (all, or the ids given),
 re-runs each chunk through **fetch** (a no-op when the raw file is already landed and
 intact) → **normalize** → **persist** on the same queues as the provider DAGs, then
-**publishes** every slice it touched — publish verifies every chunk of the slice and marks
-their DLQ entries resolved. Entries whose slice version was superseded meanwhile are
+**publishes** every slice it touched through the same reconciliation gate as the provider
+DAGs (the totals the provider declared, from the ledger) — publish verifies every chunk of
+the slice and marks their DLQ entries resolved; a slice that disagrees is not published and
+fails the task. Entries whose slice version was superseded meanwhile are
 resolved as settled. Safe to run any time, and to clear and re-run.
 """
 
@@ -51,9 +53,9 @@ def billing_dlq_replay():
         return load(normalized)
 
     @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PUBLISH)
-    def publish(persisted) -> list[dict]:
+    def publish(persisted, run_id=None) -> list[dict]:
         from include.ingest.billing.tasks import publish_replayed
-        return publish_replayed(list(persisted))
+        return publish_replayed(list(persisted), run_id)
 
     publish(persist.expand(normalized=normalize.expand(fetched=fetch.expand(entry=entries()))))
 

@@ -2,8 +2,8 @@
 
 A ``Paginator`` is the explicit state of following one chunk's continuation tokens (Azure
 ``nextLink``, BigQuery ``pageToken``): the token for the next request, pages and rows done,
-provider context (e.g. the BigQuery job id the tokens belong to), and a digest of every
-token already used. Sources are generators of pages that read ``token`` for their next
+provider context (e.g. the BigQuery job id the tokens belong to), and digests of the tokens
+already used. Sources are generators of pages that read ``token`` for their next
 request and stop when ``done``; the caller ``accept``s each page *before* landing it, so a
 looping provider is caught before anything is written.
 
@@ -11,6 +11,13 @@ Loop guard: a provider that hands back a token it already gave (the same page ag
 a cycle) would make a naive ``while next_token`` loop forever -- and silently duplicate
 rows. ``accept`` raises ``PermanentError`` naming the token instead: a retry cannot fix
 a provider's cursor, a person has to look. ``max_pages`` is a second, blunter backstop.
+
+The state is saved after every page, so it stays bounded (saving every digest ever used
+made a chunk of n pages write O(n²) bytes): it keeps the last ``SEEN_WINDOW`` digests,
+which catch a repeated page or any short cycle at once, plus one Brent checkpoint — the
+token of the last page whose number is a power of two — which catches a cycle of any
+length within about twice its length (before much is landed, and the chunk then fails:
+nothing is published). Within one task attempt every digest is also kept in memory.
 
 The state round-trips through JSON (``to_state`` / ``from_state``) so it can be saved after
 every page (include/ingest/state.py) and a retried task resumes from the next page.
@@ -24,6 +31,7 @@ from typing import Any
 from include.ingest.http.exceptions import PermanentError
 
 DEFAULT_MAX_PAGES = 100_000  # ~100M rows at 1,000 a page: far above any one chunk
+SEEN_WINDOW = 256  # digests saved with the state: ~5 KB of JSON, whatever the page count
 
 
 def token_digest(token: str) -> str:
@@ -45,8 +53,17 @@ class Paginator:
     rows: int = 0
     done: bool = False
     context: dict[str, Any] = field(default_factory=dict)  # provider facts, e.g. {"job_id": ...}
-    seen: list[str] = field(default_factory=list)  # digests of tokens used, in order
+    seen: list[str] = field(default_factory=list)  # digests of the last tokens used, in order
+    checkpoint: list | None = None  # [digest, page] of the token of the last power-of-two page
     max_pages: int = DEFAULT_MAX_PAGES
+
+    def __post_init__(self) -> None:
+        self.seen = list(self.seen[-SEEN_WINDOW:])  # a state saved before the window existed
+        first = self.pages - len(self.seen) + 1  # seen[k] fetched page first + k
+        # every digest this attempt knows -> the page its token fetched (not saved)
+        self._pages = {digest: first + k for k, digest in enumerate(self.seen)}
+        if self.checkpoint:
+            self._pages.setdefault(self.checkpoint[0], self.checkpoint[1])
 
     def accept(self, next_token: str | None, rows: int) -> int:
         """Record the page fetched with ``token``; returns its 1-based number.
@@ -60,30 +77,34 @@ class Paginator:
                              "the source must stop when the paginator is done")
         if rows < 0:
             raise ValueError(f"{self.label}: expected a row count >= 0, got {rows}")
-        used = list(self.seen)
-        if self.token:
-            used.append(token_digest(self.token))
+        page = self.pages + 1
+        used = token_digest(self.token) if self.token else None
         if next_token:
             digest = token_digest(next_token)
-            if digest in used:
-                first = used.index(digest) + 2  # seen[k] fetched page k + 2 (page 1 has no token)
+            first = page if digest == used else self._pages.get(digest)
+            if first is not None:
                 raise PermanentError(
-                    f"{self.label}: expected a new page token after page {self.pages + 1}, got token "
+                    f"{self.label}: expected a new page token after page {page}, got token "
                     f"{_shown(next_token)!r} again (it already fetched page {first}); the provider's "
                     f"paging would loop forever and duplicate rows, so the chunk fails instead -- "
                     f"check the provider, then clear its cursor (billing.cursors) and re-run the task")
-        if self.pages + 1 > self.max_pages:
+        if page > self.max_pages:
             raise PermanentError(f"{self.label}: expected at most {self.max_pages} pages, got more; "
                                  f"last token {_shown(self.token or '')!r}; split the chunk or raise max_pages")
-        self.seen = used
-        self.pages += 1
+        if used is not None:
+            self._pages[used] = page
+            self.seen.append(used)
+            del self.seen[:-SEEN_WINDOW]
+            if page & (page - 1) == 0:  # a power of two: Brent's next checkpoint
+                self.checkpoint = [used, page]
+        self.pages = page
         self.rows += rows
         self.token = next_token or None
         self.done = not next_token
         return self.pages
 
     def to_state(self) -> dict[str, Any]:
-        state = asdict(self)
+        state = asdict(self)  # dataclass fields only: the in-memory digest map is not saved
         state.pop("label")
         return state
 

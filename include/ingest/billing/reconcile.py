@@ -141,14 +141,21 @@ def _label(sv: SliceVersion) -> str:
 
 
 def check_before_publish(plan_: dict, dag_run_id: str | None = None) -> list[Check]:
-    """Compare the loaded slice version with the plan's declared totals; record the result.
-    Nothing to check once the version left 'loading' (already published, or stale)."""
+    """Compare the loaded slice version with the totals the provider declared at plan time,
+    as the ledger recorded them (`ledger.source`: a DLQ replay's plan has only the slice);
+    record the result. Nothing to check once the version left 'loading' (already published,
+    or stale), nor while a planned chunk is not loaded (publish refuses it anyway)."""
     sv = SliceVersion.from_json(plan_["slice"])
-    source = plan_.get("source") or {}
     with connect() as conn:
-        state = conn.execute("SELECT state FROM billing.ledger WHERE load_id = %s", (sv.load_id,)).fetchone()
+        row = conn.execute(
+            "SELECT state, source, chunks_expected, (SELECT count(*) FROM billing.chunk_loads c "
+            " WHERE c.load_id = l.load_id) FROM billing.ledger l WHERE load_id = %s",
+            (sv.load_id,)).fetchone()
         conn.commit()
-        if not source.get("declared") or state is None or state[0] != "loading":
+        if row is None or row[0] != "loading" or (row[2] is not None and row[3] != row[2]):
+            return []
+        source = row[1] or plan_.get("source") or {}
+        if not source.get("declared"):
             return []
         observed = observed_totals(conn, sv, published=False)
         checks = declared_checks(_label(sv), source["declared"], observed, source.get("declared_by", "plan"),

@@ -68,30 +68,43 @@ def replay_normalize(fetched: dict) -> dict:
     return {"id": fetched["id"], **normalize_(fetched)}
 
 
-def publish_replayed(persisted: list[dict]) -> list[dict]:
-    """Publish every slice a replay touched (publish verifies all chunks and resolves the
-    DLQ entries of loaded chunks); entries whose slice still cannot publish stay open."""
+def publish_replayed(persisted: list[dict], dag_run_id: str | None = None) -> list[dict]:
+    """Publish every slice a replay touched through the same reconciliation gate as the
+    provider DAGs (`reconcile.publish_reconciled`: the declared totals come from the
+    ledger), which verifies all chunks and resolves the DLQ entries of loaded chunks.
+    Entries whose slice still cannot publish stay open; a slice the gate refuses fails the
+    task (after the other slices are published), naming the discrepancy."""
+    from include.ingest.billing.reconcile import publish_reconciled
+    from include.ingest.http.exceptions import PermanentError
     from include.ingest.persist import dlq
     from include.ingest.persist.db import connect
     from include.ingest.persist.publish import PublishError
-    results, slices = [], {}
+    results, slices, refused = [], {}, []
     for item in persisted:
         slices.setdefault(SliceVersion.from_json(item["slice"]).load_id, item["slice"])
     for load_id, slice_json in sorted(slices.items()):
         try:
-            results.append(pipeline.publish_slice({"slice": slice_json}))
+            results.append(publish_reconciled({"slice": slice_json}, dag_run_id))
         except PublishError as exc:  # other chunks of the slice are still missing
             results.append({"load_id": load_id, "status": "not_published", "reason": str(exc)})
+        except PermanentError as exc:  # the loaded rows disagree with the declared totals
+            results.append({"load_id": load_id, "status": "refused", "reason": str(exc)})
+            refused.append(f"{load_id}: {exc}")
     with connect() as conn:
         for item in persisted:
             if item["status"] == "skipped":  # the slice version was already settled
                 dlq.set_state(conn, item["id"], "resolved", "slice version already settled")
+    if refused:
+        raise PermanentError("replay: expected every replayed slice to reconcile with its "
+                             f"declared totals, got {len(refused)} refused: " + " | ".join(refused))
     return results
 
 
 def publish_aws_cur(planned: dict, run_id: str | None = None) -> dict:
-    """Publish the slice (the CUR manifest is reconciled nightly by billing_reconcile)."""
-    return pipeline.publish_slice(planned)
+    """Publish the slice through the reconciliation gate like every provider (a CUR plan
+    declares no totals today, so it passes; the manifest is reconciled nightly)."""
+    from include.ingest.billing.reconcile import publish_reconciled
+    return publish_reconciled(planned, run_id)
 
 
 def previous_month_needs_refresh(planned: dict, params: dict) -> bool:

@@ -1,8 +1,10 @@
 """Batch bookkeeping around the store: register planned batches, record failures, sum up
-a run, mark a batch synced, and (re)build the Bloom filter from PostgreSQL.
+a run, mark a batch synced (the Bloom filter's rebuild is in screen.py).
 
 Batch ids are derived from the run id and the batch number, so re-running the plan task
-(a retry, a cleared task) registers the same batches again without duplicates.
+(a retry, a cleared task) registers the same batches again without duplicates. A run id
+reused for a different file (or batch size) is refused: its batch ids already name the
+first file's batches (`store.check_same_source`).
 """
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import json
 
 import psycopg
 
-from include.ingest.catalog.bloom import BloomFilter
-from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, lock
+# the filter's rebuild lives with the rest of its bookkeeping (screen.py); tasks and the
+# benchmark reach it here, with the other plan-time steps
+from include.ingest.catalog.screen import ensure_bloom_ready, rebuild_bloom  # noqa: F401
+from include.ingest.catalog.store import COUNT_COLUMNS, StoreError, check_same_source
 
 
 def batch_id(run_id: str, batch_no: int) -> str:
@@ -20,7 +24,9 @@ def batch_id(run_id: str, batch_no: int) -> str:
 
 
 def register(conn: psycopg.Connection, descriptors: list[dict]) -> None:
-    """Insert planned batches as `staged` (existing ones are left as they are)."""
+    """Insert planned batches as `staged` (existing ones are left as they are). Raises
+    StoreError, registering nothing, when an existing batch of the same id was planned
+    from another file or byte range."""
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
@@ -31,6 +37,11 @@ def register(conn: psycopg.Connection, descriptors: list[dict]) -> None:
                 " %(format)s, %(start)s, %(end)s, %(first_ordinal)s, %(records)s, %(policy)s, "
                 " %(descriptor)s) ON CONFLICT (batch_id) DO NOTHING",
                 [{**d, "descriptor": json.dumps(d)} for d in descriptors])
+        stored = {batch_id: rest for batch_id, *rest in conn.execute(
+            "SELECT batch_id, source_sha256, byte_start, byte_end FROM catalog.batches "
+            "WHERE batch_id = ANY(%s)", ([d["batch_id"] for d in descriptors],))}
+        for d in descriptors:
+            check_same_source(d, stored[d["batch_id"]])
 
 
 def record_failure(conn: psycopg.Connection, batch_id: str, error: str) -> None:
@@ -64,30 +75,3 @@ def mark_synced(conn: psycopg.Connection, batch_id: str) -> None:
         if state is None:
             raise StoreError(f"batch {batch_id}: expected state committed to mark it synced; "
                              f"it is missing, staged or rolled back")
-
-
-def rebuild_bloom(conn: psycopg.Connection, bloom: BloomFilter) -> int:
-    """Load every current match key into the filter, then mark it ready.
-
-    Runs under the catalog write lock, so no batch commits keys the scan could miss.
-    Returns the number of entries added.
-    """
-    added = 0
-    with conn.transaction():
-        lock(conn)
-        with conn.cursor(name="bloom_rebuild") as cur:  # server-side: streamed
-            cur.execute("SELECT kind || ':' || value FROM catalog.record_keys")  # bloom.key_items
-            while rows := cur.fetchmany(10_000):
-                bloom.add(r[0] for r in rows)
-                added += len(rows)
-        bloom.mark_ready()
-    return added
-
-
-def ensure_bloom_ready(conn: psycopg.Connection, bloom: BloomFilter | None) -> bool:
-    """Rebuild the filter if it is not ready (first use, Redis flushed, new capacity)."""
-    if bloom is None:
-        return False
-    if not bloom.is_ready():
-        rebuild_bloom(conn, bloom)
-    return True

@@ -7,10 +7,15 @@ batch in one round trip. Two rules keep it safe:
   record as known, so a false positive costs one lookup, never a record.
 * **A miss must be true.** A record whose keys all miss is created without a lookup, so
   keys are added *before* the PostgreSQL commit that writes them (a failed commit leaves
-  extra bits: false positives only), and the filter is trusted only once it is `ready`:
-  a bit just past the filter's words, set by `rebuild()` after loading every key from
-  PostgreSQL. It lives in the same Redis key, so a flushed or evicted filter is simply not
-  ready (the store then looks everything up) instead of silently answering "new".
+  extra bits: false positives only), and a miss is believed only when the filter is known
+  to hold every committed key. Two fields just past the filter's words, in the same Redis
+  key, say so: a `ready` bit (set by a rebuild from PostgreSQL) and a **high-water mark**,
+  the last `catalog.commit_seq` whose keys the filter holds. Each commit adds its written
+  keys and moves the mark from seq - 1 to seq in one script call (`commit`), so no state of
+  the key — flushed, evicted, restored from an older DUMP, an `everysec` AOF that lost its
+  last second, a promoted replica behind its primary — claims a commit whose keys it lacks.
+  The store compares the mark with PostgreSQL's sequence (screen.py): a filter that lost
+  writes is behind, is not trusted (every record is looked up), and is rebuilt.
 
 The key name carries the warehouse (`filter_name`), its size and k, so another catalog
 database or a new capacity starts a new (not ready) filter. After restoring the warehouse from another
@@ -33,12 +38,16 @@ import redis
 # the first 8 bytes, big-endian, modulo the word count pick the word — computed a byte at a
 # time, exact in Lua's doubles — then one byte per bit its position in the word), so the
 # caller's CPU is spent on hashing only. ARGV: blob, ready-bit offset (words × 32), mode
-# ("check", "add" or "check+add"), k. Reply: one string of 0/1 — ready, then each item's
-# membership *before* this call (a string: parsing a list of integers costs more than the
-# script). BITFIELD calls take at most 500 words (Lua's unpack() limit).
+# ("check", "add", "check+add" or "commit": add, then move the high-water mark, an i64 64
+# bits past the ready bit, from ARGV[5] - 1 to ARGV[5] if the filter is ready), k, commit
+# seq. Reply: {one string of 0/1 — ready, then each item's membership *before* this call
+# (a string: parsing a list of integers costs more than the script) —, the high-water mark
+# after the call}. BITFIELD calls take at most 500 words (Lua's unpack() limit).
 _SCRIPT = """
 local blob, mode = ARGV[1], ARGV[3]
 local ready = redis.call('GETBIT', KEYS[1], tonumber(ARGV[2]))
+local mark_at = tonumber(ARGV[2]) + 64
+local mark = redis.call('BITFIELD', KEYS[1], 'GET', 'i64', mark_at)[1]
 local nwords, last = tonumber(ARGV[2]) / 32, 8 + math.min(tonumber(ARGV[4]), 8)
 local n = #blob / 16
 local words, masks, old = {}, {}, {}
@@ -64,7 +73,7 @@ for c = 1, n, 500 do
   end
 end
 local out = {tostring(ready)}
-if mode ~= 'add' then
+if mode == 'check' or mode == 'check+add' then
   for i = 1, n do out[i + 1] = (bit.band(old[i], masks[i]) == masks[i]) and '1' or '0' end
 end
 if mode ~= 'check' then
@@ -85,7 +94,11 @@ if mode ~= 'check' then
   end
   if #sets > 0 then redis.call('BITFIELD', KEYS[1], unpack(sets)) end
 end
-return table.concat(out)
+if mode == 'commit' and ready == 1 and mark == tonumber(ARGV[5]) - 1 then
+  mark = tonumber(ARGV[5])
+  redis.call('BITFIELD', KEYS[1], 'SET', 'i64', mark_at, ARGV[5])
+end
+return {table.concat(out), mark}
 """
 PER_CALL = 20_000  # items per script call: bounded arguments, short Redis pauses
 
@@ -124,14 +137,15 @@ class BloomFilter:
         blake2b = hashlib.blake2b
         return b"".join([blake2b(item.encode(), digest_size=16).digest() for item in items])
 
-    def _call(self, items: Sequence[str], mode: str) -> tuple[bool, list[bool]]:
-        ready, hits = True, []
+    def _run(self, items: Sequence[str], mode: str, seq: int = 0) -> list:
+        return self._script(keys=[self.key], args=[self._blob(items), self.words * 32, mode,
+                                                    self.k, seq])
+
+    def _call(self, items: Sequence[str], mode: str) -> tuple[int | None, list[bool]]:
+        answers, hits = Answers(), []
         for i in range(0, max(len(items), 1), PER_CALL):
-            reply = self._script(keys=[self.key], args=[self._blob(items[i:i + PER_CALL]),
-                                                        self.words * 32, mode, self.k])
-            ready = ready and reply[:1] == b"1"
-            hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
-        return ready, hits
+            hits.extend(answers.take(self._run(items[i:i + PER_CALL], mode)))
+        return answers.complete_through, hits
 
     def add(self, items: Iterable[str]) -> None:
         self._call(list(items), "add")
@@ -140,10 +154,29 @@ class BloomFilter:
         """For each item: True = maybe seen (confirm it), False = certainly never added."""
         return self._call(items, "check")[1]
 
-    def check_and_add(self, items: Sequence[str]) -> tuple[bool, list[bool]]:
-        """(ready, hits) as `is_ready()` and `contains()` answered before this call, and
-        every item added — one round trip for a whole batch."""
+    def check_and_add(self, items: Sequence[str]) -> tuple[int | None, list[bool]]:
+        """(complete_through, hits): the high-water mark if the filter was ready (else None)
+        and `contains()`'s answer, both as before this call, and every item added — one
+        round trip for a whole batch."""
         return self._call(items, "check+add")
+
+    def commit(self, items: Sequence[str], seq: int) -> bool:
+        """Add the keys commit `seq` writes and, atomically with the last of them, move the
+        high-water mark from seq - 1 to seq. Call it under the catalog write lock, inside
+        the commit's transaction (commits take their seq in order). False when the mark did
+        not move: the filter is not ready or lost writes — rebuild it (`screen.heal`)."""
+        items = list(items)
+        last = max(0, len(items) - PER_CALL)
+        if last:
+            self.add(items[:last])
+        _, mark = self._run(items[last:], "commit", seq)  # the mark moves after every key
+        return int(mark) == seq
+
+    def complete_through(self) -> int | None:
+        """The high-water mark if the filter is ready, else None."""
+        ready, mark = (self._client.bitfield(self.key).get("u1", self.words * 32)
+                       .get("i64", self.words * 32 + 64).execute())
+        return mark if ready else None
 
     def pipelined(self) -> "Pipelined":
         """check_and_add calls sent as the caller goes on, their replies read at the end."""
@@ -152,11 +185,35 @@ class BloomFilter:
     def is_ready(self) -> bool:
         return bool(self._client.getbit(self.key, self.words * 32))
 
-    def mark_ready(self) -> None:
-        self._client.setbit(self.key, self.words * 32, 1)
+    def mark_ready(self, complete_through: int) -> None:
+        """Ready, holding every key of commits ≤ `complete_through` (one BITFIELD: both or
+        neither). Only a rebuild from PostgreSQL, under the write lock, may say so."""
+        (self._client.bitfield(self.key).set("u1", self.words * 32, 1)
+         .set("i64", self.words * 32 + 64, complete_through).execute())
 
     def drop(self) -> None:
         self._client.delete(self.key)
+
+
+class Answers:
+    """Script replies of one check, folded: `complete_through` is the high-water mark every
+    call saw on a ready filter, None when one was not ready or they differ (a commit or a
+    rebuild came in between: the answers do not describe one state of the catalog)."""
+
+    _UNSET = object()
+
+    def __init__(self):
+        self._mark = self._UNSET
+
+    def take(self, reply: list) -> list[bool]:
+        flags, mark = reply
+        mark = int(mark) if flags[:1] == b"1" else None
+        self._mark = mark if self._mark is self._UNSET or self._mark == mark else None
+        return [flag == 49 for flag in flags[1:]]  # 49: b"1"
+
+    @property
+    def complete_through(self) -> int | None:
+        return None if self._mark is self._UNSET else self._mark
 
 
 class Pipelined:
@@ -178,25 +235,25 @@ class Pipelined:
                 # the compiled script by its digest)
                 self._conn.send_command("EVAL", _SCRIPT, 1, bloom.key,
                                         bloom._blob(items[i:i + PER_CALL]), bloom.words * 32,
-                                        "check+add", bloom.k)
+                                        "check+add", bloom.k, 0)
                 self._sent += 1
         except BaseException:
             self.close(broken=True)
             raise
 
-    def result(self) -> tuple[bool, list[bool]]:
-        ready, hits = True, []
+    def result(self) -> tuple[int | None, list[bool]]:
+        """(complete_through, hits) in send order, as `check_and_add` answers."""
+        answers, hits = Answers(), []
         try:
             while self._sent:
                 reply = self._conn.read_response()
                 self._sent -= 1
-                ready = ready and reply[:1] == b"1"
-                hits.extend(flag == 49 for flag in reply[1:])  # 49: b"1"
+                hits.extend(answers.take(reply))
         except BaseException:
             self.close(broken=True)
             raise
         self.close()
-        return ready, hits
+        return answers.complete_through, hits
 
     def close(self, broken: bool = False) -> None:
         if self._conn is None:

@@ -22,8 +22,8 @@ import psycopg
 from include.ingest.catalog.bloom import BloomFilter, key_items
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.iso2709 import inspect
-from include.ingest.catalog.screen import next_commit_seq
-from include.ingest.catalog.store import StoreError, lock
+from include.ingest.catalog.screen import heal, lock, next_commit_seq
+from include.ingest.catalog.store import StoreError
 
 
 def rollback_batch(conn: psycopg.Connection, batch_id: str,
@@ -43,7 +43,7 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str,
         if state == "staged":
             raise StoreError(f"batch {batch_id} is staged: nothing was committed, so there is "
                              f"nothing to roll back (expected committed or synced)")
-        next_commit_seq(conn)  # batches screened before this see that the catalog changed
+        seq = next_commit_seq(conn)  # batches screened before this see the catalog changed
         conflicts = [
             {"record_id": rid, "batch_version": version, "current_version": current,
              "current_batch": current_batch}
@@ -63,14 +63,16 @@ def rollback_batch(conn: psycopg.Connection, batch_id: str,
         conn.execute("DELETE FROM catalog.record_keys WHERE record_id = ANY(%s)",
                      ([rid for rid, _ in restored],))
         keys = _restore_keys(conn, [rid for rid, previous in restored if previous is not None])
-        if bloom is not None:  # before the commit: extra bits are only false positives
-            bloom.add(keys)
+        # before the commit (extra bits are only false positives), with the high-water mark
+        in_step = bloom is None or bloom.commit(keys, seq)
         report = {"batch_id": batch_id, "previous_state": state,
                   "restored": sorted(rid for rid, prev in restored if prev is not None),
                   "deleted": sorted(rid for rid, prev in restored if prev is None),
                   "conflicts": conflicts}
         conn.execute("UPDATE catalog.batches SET state = 'rolled_back', rolled_back_at = now(), "
                      "rollback_report = %s WHERE batch_id = %s", (json.dumps(report), batch_id))
+    if not in_step:  # the filter lost writes or was never built: rebuild it from PostgreSQL
+        heal(conn, bloom)
     return {**report, "already": False}
 
 

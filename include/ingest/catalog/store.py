@@ -10,7 +10,9 @@ create the same book):
    *before* the commit, so a failed commit leaves false positives only, never a false
    "new"), splits records into "certainly new" and "maybe known"; only "maybe known"
    records are looked up in PostgreSQL — a hit is never trusted on its own — unless the
-   filter was not ready or another batch committed since it answered: then all are;
+   filter was not ready, its high-water mark was behind PostgreSQL's last commit (it lost
+   writes), or another batch committed since it answered: then all are, and a filter
+   found behind is rebuilt after the commit;
 3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
 4. new records and versions (each version names its batch and the version it replaced),
    current keys, one result row per input record and the DLQ rows (raw bytes) are written
@@ -31,15 +33,31 @@ from include.ingest.catalog.keys import RecordKeys
 from include.ingest.catalog.model import BadRecord
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
                                             UPDATED, Candidate, Decision, Matcher)
-from include.ingest.catalog.screen import Screen, screen
-from include.ingest.persist.db import advisory_key
+from include.ingest.catalog.screen import Screen, heal, lock, screen
 
-WRITE_LOCK = advisory_key("catalog-write")
 COUNT_COLUMNS = ("created", "updated", "unchanged", "duplicate_in_file", "errors")
 
 
 class StoreError(RuntimeError):
     """The batch cannot be committed; nothing changed. The message says why."""
+
+
+def check_same_source(descriptor: dict, stored: tuple[str, int, int]) -> None:
+    """Raise StoreError unless the batch row `stored` (source_sha256, byte_start, byte_end)
+    was registered from the same file and byte range as `descriptor`. A batch id is the run
+    id + batch number, so a run id reused for another file (or another batch size) names
+    batches that already exist: without this check they would read as committed and the
+    new file's records would be skipped in silence."""
+    planned = (descriptor["sha256"], descriptor["start"], descriptor["end"])
+    if tuple(stored) == planned:
+        return
+    run, no = descriptor.get("run_id"), descriptor.get("batch_no")
+    raise StoreError(
+        f"batch {descriptor['batch_id']} (run {run!r}, batch {no}): expected the file it was "
+        f"registered from, sha256 {stored[0]} bytes {stored[1]}..{stored[2]}, got sha256 "
+        f"{planned[0]} bytes {planned[1]}..{planned[2]} ({descriptor.get('source')}); the run "
+        f"id was already used for another file or batch size — trigger a new run (a new run "
+        f"id) for this file; the earlier run's batches are unchanged")
 
 
 @dataclass(slots=True)
@@ -100,10 +118,6 @@ def _as_is(text: str) -> str:
     return text
 
 
-def lock(conn: psycopg.Connection) -> None:
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-
-
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
             ) -> dict[tuple[str, str], list[Candidate]]:
     """Existing records holding any key of `items` (one query; keys travel as one JSON
@@ -158,20 +172,26 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         lock(conn)
         row = conn.execute(  # and, for a batch to commit, its commit number (screen.py)
             "SELECT state, run_id, overlay_policy, CASE WHEN state = 'staged' "
-            " THEN nextval('catalog.commit_seq') END FROM catalog.batches "
-            "WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
+            " THEN nextval('catalog.commit_seq') END, source_sha256, byte_start, byte_end "
+            "FROM catalog.batches WHERE batch_id = %s FOR UPDATE", (batch_id,)).fetchone()
         if row is None:
             raise StoreError(f"no batch {batch_id} in catalog.batches; expected the plan task "
                              f"to register it (batches.register) before it is committed")
-        state, run_id, policy, seq = row
+        state, run_id, policy, seq = row[:4]
+        check_same_source(descriptor, row[4:])  # before "already committed" is believed
         if state != "staged":
             return _stored_summary(conn, batch_id, state)
         if screened is not None and screened.trusted(seq, len(good)):
             lookup = [item for item, maybe in zip(good, screened.maybe) if maybe]
-        else:  # no filter, not ready, or another batch committed since it answered
+        else:  # no filter, not ready, behind, or another batch committed since it answered
             lookup = good
         matcher = Matcher(policy, _lookup(conn, lookup, run_id, batch_id))
         decisions = [matcher.decide(item.ordinal, item.keys) for item in good]
+        # the keys this commit writes, and the filter's high-water mark moved to its seq, in
+        # one script call before the commit (a failed commit leaves false positives only)
+        in_step = bloom is None or bloom.commit(
+            [e for item, d in zip(good, decisions) if d.status in (CREATED, UPDATED)
+             for e in item.bloom_items()], seq)
         _write(conn, batch_id, descriptor, items, good, decisions)
         counts = Counter(d.status for d in decisions)
         counts[ERROR] = len(items) - len(good)
@@ -181,6 +201,8 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
             " duplicate_in_file = %s, errors = %s, attempts = attempts + 1, last_error = NULL "
             "WHERE batch_id = %s",
             (len(items), *(counts[s] for s in STATUSES), batch_id))
+    if not in_step:  # the filter lost writes or was never built: rebuild it from PostgreSQL
+        heal(conn, bloom)
     return {"batch_id": batch_id, "state": "committed", "already": False,
             "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)}}
 

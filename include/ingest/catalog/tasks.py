@@ -45,7 +45,10 @@ def plan_run(params: dict, run_id: str) -> list[dict]:
         raise _fail_fast(exc) from exc
     migrate()
     with connect() as conn:
-        batches.register(conn, descriptors)
+        try:
+            batches.register(conn, descriptors)
+        except StoreError as exc:  # a reused run id: retrying cannot help
+            raise _fail_fast(exc) from exc
         batches.ensure_bloom_ready(conn, bloom.from_env())
     log.info("planned %d batches, %d records of %s (%s, sha256 %s)", len(descriptors),
              sum(d["records"] for d in descriptors), landed.path,
@@ -58,7 +61,7 @@ def run_batch(descriptor: dict) -> dict:
     try:
         with connect() as conn:
             return ingest_batch(conn, descriptor, bloom.from_env())
-    except CatalogInputError as exc:
+    except (CatalogInputError, StoreError) as exc:  # bad input or a reused run id
         raise _fail_fast(exc) from exc
 
 

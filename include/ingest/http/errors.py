@@ -15,7 +15,8 @@ Outcome                                                Action    Delay
                                                                  when no header says
 408, other 5xx                                         RETRY     full-jitter backoff
 connection reset/refused, timeout, DNS/TLS failure,    RETRY     full-jitter backoff
-truncated body, bad gzip, partial/invalid JSON page
+truncated body, bad gzip, partial/invalid JSON page,
+Redis unreachable/timed out/loading (shared limiter)
 ``TransientError`` / ``ThrottledError`` raised by us   RETRY /   backoff / ``wait_s``
                                                        WAIT
 401, 403, 404, 413, other 4xx, 1xx/3xx,                FAIL      0, message says what to check
@@ -93,6 +94,16 @@ try:  # botocore (S3 for AWS CUR): its HTTP errors carry the status in ``respons
     )
 except ImportError:  # pragma: no cover - the project venv always has botocore
     _BOTO_CLIENT_ERROR = None
+
+try:  # redis-py: the shared rate limiter runs inside a fetch's ``send``. Its errors are not
+    # builtin ConnectionError/TimeoutError subclasses, yet a restart or failover of Redis is
+    # exactly as transient as a reset socket (BusyLoadingError, "loading the dataset", is a
+    # ConnectionError subclass). Other RedisErrors (a script error, a wrong type) stay FAIL.
+    import redis.exceptions as _redis
+
+    _LIB_TRANSIENT += (_redis.ConnectionError, _redis.TimeoutError)
+except ImportError:  # pragma: no cover - the project venv always has redis
+    pass
 
 
 class Action(enum.Enum):

@@ -30,7 +30,9 @@ INDEXES = (("uniq", "UNIQUE", "x_load_seq, x_idempotency_key"),
            ("slice", "", "x_provider, x_billing_account, x_billing_period"),
            ("charge_period", "", "charge_period_start"))
 INDEX_SORT_MEMORY = "512MB"  # per publish, for the length of its transaction
-LOCK_TIMEOUT = "60s"  # a long reader of billing.line_items delays a publish this long at most
+# a long reader of billing.line_items delays a publish this long at most: shorter than the
+# session's db.LOCK_TIMEOUT, since every new reader queues behind the waiting ACCESS EXCLUSIVE
+LOCK_TIMEOUT = "60s"
 SEND_QUEUE_BLOCKS = 256  # of ≤ 128 KiB each (psycopg's MAX_BUFFER_SIZE): ≤ 32 MiB in flight
 
 
@@ -128,4 +130,5 @@ def swap_in(conn: psycopg.Connection, load_seq: int, replaced_seq: int | None) -
         drop(conn, replaced_seq)
     conn.execute(sql.SQL("ALTER TABLE billing.line_items ATTACH PARTITION {} FOR VALUES IN ({})")
                  .format(table(load_seq), sql.Literal(int(load_seq))))
-    conn.execute("SET LOCAL lock_timeout = 0")
+    # back to the session's own limit (db.LOCK_TIMEOUT), not 0 = wait for ever
+    conn.execute("SET LOCAL lock_timeout TO DEFAULT")

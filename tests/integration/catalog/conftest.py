@@ -7,6 +7,7 @@ import pytest
 import redis
 
 from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.screen import last_commit_seq
 
 CATALOG_TABLES = ("catalog.records", "catalog.record_versions", "catalog.record_keys",
                   "catalog.record_results", "catalog.dlq", "catalog.batches")
@@ -30,8 +31,9 @@ def redis_client(redis_url):
 
 @pytest.fixture
 def bloom(redis_client, catalog):
-    """A ready, empty filter (the catalog is empty, so empty is complete)."""
+    """A ready, empty filter (the catalog is empty, so empty is complete through its last
+    commit: commit_seq is not reset between tests)."""
     bloom = BloomFilter(redis_client, name=f"test:bloom:{uuid.uuid4().hex}", capacity=100_000)
-    bloom.mark_ready()
+    bloom.mark_ready(last_commit_seq(catalog))
     yield bloom
     bloom.drop()

@@ -47,21 +47,21 @@ def test_the_script_sets_exactly_the_bits_position_names(make, redis_client, cap
 
 def test_check_and_add_answers_for_before_the_call(make):
     bloom = make(capacity=1000)
-    ready, hits = bloom.check_and_add(["a", "b", "a"])
-    assert (ready, hits) == (False, [False, False, False])  # "a" twice: both not seen before
-    bloom.mark_ready()
-    assert bloom.check_and_add(["a", "c"]) == (True, [True, False])
+    complete_through, hits = bloom.check_and_add(["a", "b", "a"])
+    assert (complete_through, hits) == (None, [False, False, False])  # "a" twice: both new
+    bloom.mark_ready(7)
+    assert bloom.check_and_add(["a", "c"]) == (7, [True, False])
     assert bloom.contains(["c"]) == [True]
 
 
 def test_pipelined_parts_answer_like_one_call(make):
     bloom = make(capacity=1000)
-    bloom.mark_ready()
+    bloom.mark_ready(0)
     bloom.add(["a"])
     with bloom.pipelined() as pipe:
         pipe.send(["a", "b"])
         pipe.send(["b", "c"])  # "b" was added by the part before
-        assert pipe.result() == (True, [True, False, True, False])
+        assert pipe.result() == (0, [True, False, True, False])
     assert bloom.contains(["b", "c", "d"]) == [True, True, False]
 
 
@@ -74,7 +74,7 @@ def test_an_abandoned_pipeline_leaves_the_client_usable(make):
 
 def test_a_dropped_filter_is_not_ready(make):
     bloom = make(capacity=1000)
-    bloom.mark_ready()
+    bloom.mark_ready(0)
     assert bloom.is_ready()
     bloom.drop()  # what a FLUSHDB or an eviction does
     assert not bloom.is_ready() and bloom.contains(["anything"]) == [False]

@@ -8,7 +8,7 @@ from include.ingest.catalog import batches
 from include.ingest.catalog.bloom import BloomFilter
 from include.ingest.catalog.pipeline import ingest_batch, parse_batch
 from include.ingest.catalog.plan import plan_batches
-from include.ingest.catalog.screen import screen
+from include.ingest.catalog.screen import last_commit_seq, screen
 from include.ingest.catalog.store import StoreError, commit_batch
 from tests.integration.catalog.ingest import (FIXTURES, current_content, ingest, marc_contents,
                                               retitle, write_marc)
@@ -75,7 +75,7 @@ def test_a_commit_after_the_filter_answered_makes_the_batch_look_everything_up(c
     batches.register(catalog, [descriptor])
     items = parse_batch(descriptor)
     screened = screen(catalog, [i for i in items if hasattr(i, "bloom_items")], bloom)
-    assert screened.ready and not any(screened.maybe)
+    assert screened.complete_through == screened.seq_before and not any(screened.maybe)
     assert ingest(catalog, bloom, path)["created"] == 100
     late = commit_batch(catalog, descriptor, items, bloom, screened)
     assert (late["created"], late["unchanged"]) == (0, 100)
@@ -85,7 +85,7 @@ def test_a_commit_after_the_filter_answered_makes_the_batch_look_everything_up(c
 def test_a_saturated_tiny_filter_still_loses_nothing(catalog, redis_client):
     tiny = BloomFilter(redis_client, name=f"test:tiny:{uuid.uuid4().hex}", capacity=1,
                        bits_per_item=32, k=1)  # one 32-bit word for the whole catalog
-    tiny.mark_ready()
+    tiny.mark_ready(last_commit_seq(catalog))
     try:
         ingest(catalog, tiny, FIXTURES / "folio-data-import" / "100.mrc")
         others = _bloom_entries(FIXTURES / "folio-data-import" / "61PRINT160129.mrc")

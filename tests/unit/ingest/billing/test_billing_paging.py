@@ -1,6 +1,9 @@
 """The paginator: explicit state, JSON round-trip, and the loop guard on repeated tokens."""
+import json
+
 import pytest
 
+from include.ingest.billing import paging
 from include.ingest.billing.paging import Paginator
 from include.ingest.http.exceptions import PermanentError
 
@@ -63,3 +66,37 @@ def test_no_pages_after_the_last():
     p.accept(None, 1)
     with pytest.raises(ValueError, match="no more pages"):
         p.accept(None, 1)
+
+
+def test_the_saved_state_stays_bounded_however_many_pages():
+    # the state is saved after every page: a state growing with the page count makes a
+    # chunk of n pages write O(n²) bytes (100k pages: ~170 GB of cursor writes)
+    p = Paginator("chunk")
+    sizes = {}
+    for n in range(1, 20_001):
+        p.accept(f"token-{n}", 1)
+        if n in (1_000, 20_000):
+            sizes[n] = len(json.dumps(p.to_state()))
+    assert sizes[20_000] <= sizes[1_000] + 16  # a page number's digits, not 19,000 digests
+    assert sizes[20_000] < 8_000
+
+
+def test_a_cycle_longer_than_the_saved_window_is_caught_across_resumes():
+    # every page is a new task attempt (a resume from the saved state): only the window and
+    # the checkpoint survive, yet a provider cycling through 1,000 tokens is stopped
+    cycle = [f"loop-{i}" for i in range(1_000)]
+    state, pages = None, 0
+    with pytest.raises(PermanentError, match="again \\(it already fetched page"):
+        while True:
+            p = Paginator.from_state("chunk", json.loads(json.dumps(state)) if state else None)
+            p.accept(cycle[pages % len(cycle)], 1)
+            state, pages = p.to_state(), p.pages
+    assert pages < 3 * len(cycle) + 1_024  # within about twice the cycle, then it fails
+
+
+def test_a_state_saved_with_every_digest_still_resumes_and_guards():
+    old = {"token": "t3", "pages": 3, "rows": 3, "done": False, "context": {},
+           "seen": [paging.token_digest(t) for t in ("t1", "t2")]}  # t1 fetched page 2
+    p = Paginator.from_state("chunk", old)
+    with pytest.raises(PermanentError, match="it already fetched page 2"):
+        p.accept("t1", 1)

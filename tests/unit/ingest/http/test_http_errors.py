@@ -8,6 +8,7 @@ import zlib
 from datetime import datetime, timezone
 
 import pytest
+import redis
 import requests
 
 from include.ingest.http.backoff import Backoff
@@ -114,8 +115,12 @@ def test_other_5xx_and_408_retry_with_backoff(status):
         requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
         requests.exceptions.ContentDecodingError("bad gzip"),
         TransientError("expected 1000 rows on page 3, got 412; retry the page"),
+        # the shared rate limiter's Redis restarting / failing over mid-fetch
+        redis.exceptions.ConnectionError("Error 111 connecting to redis:6379. Connection refused."),
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory"),
     ],
-    ids=lambda e: type(e).__name__,
+    ids=lambda e: f"{type(e).__module__.split('.')[0]}.{type(e).__name__}",
 )
 def test_transient_exceptions_retry(exc):
     d = decide(exception=exc, attempt=1, seed=2)
@@ -182,6 +187,12 @@ def test_unknown_exception_fails_and_says_where_to_add_it():
     d = decide(exception=KeyError("rows"))
     assert d.action is Action.FAIL
     assert "unclassified KeyError" in d.reason and "include/ingest/http/errors.py" in d.reason
+
+
+def test_other_redis_errors_still_fail():
+    # a script bug or a wrong key type is not fixed by retrying
+    d = decide(exception=redis.exceptions.ResponseError("WRONGTYPE Operation against a key"))
+    assert d.action is Action.FAIL and "unclassified ResponseError" in d.reason
 
 
 def test_our_permanent_error_fails():

@@ -89,3 +89,21 @@ def test_requested_wait_works_with_requests_case_insensitive_dict():
 
     headers = CaseInsensitiveDict({"RETRY-AFTER": "4", "X-Ms-Ratelimit-Microsoft.Costmanagement-Qpu-Retry-After": "9"})
     assert requested_wait(headers, now=NOW) == 9.0
+
+
+# The provider's clock, not ours: Retry-After's HTTP-date is measured from the Date header.
+SERVER_DATE = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+@pytest.mark.parametrize("skew_s", [-300, 0, 300], ids=["behind", "in-sync", "ahead"])
+def test_http_date_is_measured_from_the_response_date(skew_s):
+    local_now = datetime.fromtimestamp(NOW.timestamp() + skew_s, timezone.utc)
+    headers = {"Date": SERVER_DATE, "Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT"}
+    assert requested_waits(headers, now=local_now) == {"retry-after": 30.0}
+    assert requested_wait(list(headers.items()), now=local_now) == 30.0
+
+
+def test_without_a_date_header_the_local_clock_is_the_reference():
+    headers = {"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT"}
+    assert requested_waits(headers, now=NOW) == {"retry-after": 30.0}
+    assert requested_waits({**headers, "Date": "not a date"}, now=NOW) == {"retry-after": 30.0}
