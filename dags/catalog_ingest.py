@@ -24,7 +24,9 @@ Loads one vendor file into the versioned catalog store (`catalog.*` in the wareh
 
 Params: **source** (landing-zone path, local path or URL), **format**, **batch_size**,
 **overlay_policy** (`replace` makes a new version, `keep_existing` keeps the stored one,
-`create_new` adds a separate record). Undo a batch with the `catalog_rollback` DAG.
+`create_new` adds a separate record), **encoding** (MARC 21 files: `auto` follows
+leader/09 and repairs mislabelled records; `utf-8` / `marc-8` read every record so, whatever
+leader/09 says). Undo a batch with the `catalog_rollback` DAG.
 """
 
 
@@ -40,6 +42,10 @@ Params: **source** (landing-zone path, local path or URL), **format**, **batch_s
                              title="Records per batch"),
          "overlay_policy": Param("replace", enum=["replace", "keep_existing", "create_new"],
                                  title="When a record matches an existing one"),
+         "encoding": Param("auto", enum=["auto", "utf-8", "marc-8"],
+                           title="MARC 21 character encoding",
+                           description="auto: leader/09, mislabelled records repaired; utf-8 "
+                                       "or marc-8: every record read so, whatever leader/09 says"),
      })
 def catalog_ingest():
     @task(queue=DEFAULT)
