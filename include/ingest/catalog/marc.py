@@ -108,6 +108,11 @@ def _frame(chunk: bytes, offset: int, ordinal: int, encoding: str = "auto"
     A leader length that only miscounts a whole record (terminator and directory agree) is
     set right, with a warning; everything else wrong with the structure is a BadRecord."""
     try:
+        if encoding == "auto" and chunk[9:10] == b"a" and b"\x1b" not in chunk:
+            try:  # the common case: UTF-8 as labelled, kept byte for byte
+                return ParsedRecord(ordinal, offset, chunk, MARC, chunk, None, inspect(chunk))
+            except (NotUtf8, LengthMismatch):
+                pass  # maybe repairable: read again below
         try:
             return _read(chunk, chunk, offset, ordinal, encoding, [])
         except LengthMismatch as exc:
