@@ -26,7 +26,9 @@ Loads one vendor file into the versioned catalog store (`catalog.*` in the wareh
 Params: **source** (a path in the landing zone or an inbox root — `INGEST_INBOX_ROOTS` —,
 or an http(s) URL whose host is in `INGEST_URL_ALLOW`; anything else is refused), **format**, **batch_size**,
 **overlay_policy** (`replace` makes a new version, `keep_existing` keeps the stored one,
-`create_new` adds a separate record). Undo a batch with the `catalog_rollback` DAG.
+`create_new` adds a separate record), **encoding** (MARC 21 files: `auto` follows
+leader/09 and repairs mislabelled records; `utf-8` / `marc-8` read every record so, whatever
+leader/09 says). Undo a batch with the `catalog_rollback` DAG.
 Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 """
 
@@ -45,6 +47,10 @@ Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
                              title="Records per batch"),
          "overlay_policy": Param("replace", enum=["replace", "keep_existing", "create_new"],
                                  title="When a record matches an existing one"),
+         "encoding": Param("auto", enum=["auto", "utf-8", "marc-8"],
+                           title="MARC 21 character encoding",
+                           description="auto: leader/09, mislabelled records repaired; utf-8 "
+                                       "or marc-8: every record read so, whatever leader/09 says"),
      })
 def catalog_ingest():
     @task(queue=DEFAULT, execution_timeout=timeouts.CATALOG_PLAN)

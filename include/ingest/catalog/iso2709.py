@@ -2,16 +2,17 @@
 
 * `inspect(chunk)` validates a UTF-8 / ASCII record completely — leader digits, directory,
   every field inside the record and ending in 0x1E, UTF-8 data, no NUL — without building
-  it, and returns the fields the match keys come from (reading costs less than pymarc's
-  own parse this way);
-* `decode_record(chunk)` builds MARC-in-JSON, converting MARC-8 (leader/09 blank) with
-  pymarc's `MARC8ToUnicode` (its unmappable-character messages become warnings);
+  it (cheaper than pymarc's parse), and returns the fields the match keys come from;
+* `decode_record(chunk, encoding)` builds MARC-in-JSON, converting MARC-8 (leader/09 blank,
+  or `encoding="marc-8"`) with pymarc's `MARC8ToUnicode` (its unmappable-character
+  messages become warnings);
 * `to_iso2709(content)` encodes UTF-8 ISO 2709 and refuses (RecordTooLong) a record over
   99,999 bytes or a field over 9,999 bytes instead of writing a corrupt length, which is
   what pymarc's `as_marc` does.
 
 Every problem raises MarcError with a message that says where, what was expected and what
-was found; the file reader (marc.py) turns it into a BadRecord.
+was found; the file reader (marc.py) turns it into a BadRecord, or first tries to repair
+`NotUtf8` (MARC-8 under leader/09 = a?) and `LengthMismatch` (a miscounted length).
 """
 from __future__ import annotations
 
@@ -28,6 +29,19 @@ MAX_FIELD_BYTES = 9_999  # 4-digit field length (directory)
 
 class MarcError(ValueError):
     """One record cannot be decoded; the message says where and why."""
+
+
+class NotUtf8(MarcError):
+    """A record read as UTF-8 holds bytes that are not UTF-8 (`where` says which)."""
+
+    def __init__(self, message: str, where: str):
+        super().__init__(message)
+        self.where = where
+
+
+class LengthMismatch(MarcError):
+    """Leader/00-04 is wrong, but the directory accounts for every byte up to the record
+    terminator (readers that frame on 0x1D, as MARC::Record and Koha do, read it)."""
 
 
 class RecordTooLong(ValueError):
@@ -103,15 +117,14 @@ _ENTRY = re.compile(rb"([\x00-\xff]{3})(\d{4})(\d{5})")
 def _directory_error(directory: bytes) -> MarcError:
     """The precise complaint about a directory that is not (3 bytes + 9 digits)*."""
     for i in range(0, len(directory), 12):
-        tag = directory[i:i + 3].decode("latin-1")
-        _digits(directory[i + 3:i + 7], f"directory entry {i // 12} ({tag}) length")
-        _digits(directory[i + 7:i + 12], f"directory entry {i // 12} ({tag}) offset")
+        where = f"directory entry {i // 12} ({directory[i:i + 3].decode('latin-1')})"
+        _digits(directory[i + 3:i + 7], f"{where} length")
+        _digits(directory[i + 7:i + 12], f"{where} offset")
     return MarcError("directory is malformed")  # unreachable for a directory of 12-byte entries
 
 
 def _head(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
-    """(base address, directory, its (tag, length, offset) entries) of a framed record,
-    after the structural checks."""
+    """(base address, directory, (tag, length, offset) entries) of a framed record, checked."""
     size = len(chunk)
     if size > MAX_RECORD_BYTES:
         raise MarcError(f"record is {size:,} bytes; ISO 2709 allows at most 99,999 (5-digit "
@@ -123,8 +136,23 @@ def _head(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
         raise MarcError(f"NUL byte at record byte {chunk.index(0)}; MARC data cannot hold it")
     declared = _digits(chunk[0:5], "leader/00-04 (record length)")
     if declared != size:
-        raise MarcError(f"leader/00-04 says {declared} bytes, got {size} up to the record "
-                        f"terminator: the record is truncated or its length is wrong")
+        raise _length_error(chunk, declared)
+    return _structure(chunk)
+
+
+def _length_error(chunk: bytes, declared: int) -> MarcError:
+    """LengthMismatch if the directory's last field ends at the terminator, else MarcError."""
+    message = f"leader/00-04 says {declared} bytes, got {len(chunk)} up to the record terminator"
+    with contextlib.suppress(MarcError):
+        base, _, entries = _structure(chunk)
+        if max(base + int(at) + int(n) for _, n, at in entries) == len(chunk) - 1:
+            return LengthMismatch(f"{message}, where the directory's last field ends")
+    return MarcError(f"{message}: the record is truncated or its length is wrong")
+
+
+def _structure(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
+    """Base address, directory and entries, checked (everything but the record length)."""
+    size = len(chunk)
     base = _digits(chunk[12:17], "leader/12-16 (base address of data)")
     if not 25 <= base < size:
         raise MarcError(f"base address {base} is outside the record (expected 25..{size - 1})")
@@ -141,12 +169,14 @@ def _head(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
     return base, directory, entries
 
 
-def decode_record(chunk: bytes) -> tuple[dict, str, bool, list[str]]:
-    """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record (ending in
-    0x1D). Raises MarcError naming the first structural problem."""
+def decode_record(chunk: bytes, encoding: str | None = None) -> tuple[dict, str, bool, list]:
+    """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record, read as
+    `encoding` (utf-8 / marc-8) or as leader/09 and its bytes say; MarcError if it cannot."""
     base, _, entries = _head(chunk)
     leader = chunk[:24].decode("latin-1")  # stray high bytes occur in real leaders
-    encoding, guessed = choose_encoding(chunk, leader[9])
+    guessed = False
+    if encoding is None:
+        encoding, guessed = choose_encoding(chunk, leader[9])
     control_encoding = "utf-8" if encoding == "utf-8" else "latin-1"
     warnings: list[str] = []
     fields = []
@@ -211,9 +241,10 @@ def inspect(chunk: bytes) -> KeyFields:
         tag = next((directory[i:i + 3].decode("latin-1") for i in range(0, len(directory), 12)
                     if 0 <= at - base - int(directory[i + 7:i + 12]) < int(directory[i + 3:i + 7])),
                    "?")
-        raise MarcError(f"field {tag}: expected UTF-8 (leader/09 = a), got byte "
-                        f"0x{chunk[at]:02x} at record byte {at}; fix the record's encoding "
-                        f"and re-ingest") from exc
+        raise NotUtf8(f"field {tag}: expected UTF-8 (leader/09 = a), got byte "
+                      f"0x{chunk[at]:02x} at record byte {at}; fix the record's encoding "
+                      f"and re-ingest", f"field {tag} holds byte 0x{chunk[at]:02x} at record "
+                                        f"byte {at}") from exc
     last = len(chunk) - 1
     f001 = f003 = f005 = None
     oclc, isbn = [], []

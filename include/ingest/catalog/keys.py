@@ -10,8 +10,13 @@
 * Fingerprint: sha256(001 + 005) — one version of one record; records without both fall
   back to the sha256 of their content, so an exact replay is still recognised.
 
-`RecordKeys.match_keys()` lists (kind, value) in match priority: ocn, isbn, control, and
+`RecordKeys.match_keys()` lists (kind, value) in match priority: ocn, control, isbn, and
 `content` only for records that have none of the others.
+
+Strength: OCN > control number (001 within its 003) > ISBN. `disagreement` says when a
+match on a weaker key must be refused because a stronger key disagrees: an ISBN is shared
+by every edition, printing and reprint record of a book, so two records with different
+OCLC numbers, or different 001s assigned by the same organisation, are two records.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-MATCH_ORDER = ("ocn", "isbn", "control", "content")
+MATCH_ORDER = ("ocn", "control", "isbn", "content")
 
 _OCLC = re.compile(r"^\s*\(OCoLC\)\s*(?:ocm|ocn|on)?\s*0*(\d+)\b", re.IGNORECASE)
 _OCLC_BARE = re.compile(r"^\s*(?:\(OCoLC\))?\s*(?:ocm|ocn|on)?\s*0*(\d+)\s*$", re.IGNORECASE)
@@ -100,15 +105,40 @@ class RecordKeys:
 
     def __post_init__(self):
         keys = [("ocn", str(n)) for n in self.ocns]
-        keys += [("isbn", i) for i in self.isbns]
         if self.control:
             keys.append(("control", self.control))
+        keys += [("isbn", i) for i in self.isbns]
         if not keys:  # nothing identifies it: only an identical record is the same record
             keys.append(("content", self.content_sha256))
         object.__setattr__(self, "_match", tuple(keys))  # computed once: used per lookup
 
     def match_keys(self) -> tuple[tuple[str, str], ...]:
         return self._match
+
+
+def control_scope(control: str) -> str:
+    """The organisation a control key is scoped by: its 003 ("" for a record without one)."""
+    scope, slash, _ = control.partition("/")
+    return scope if slash else ""
+
+
+def disagreement(kind: str, ocns: frozenset[str], control: str | None,
+                 other_ocns: frozenset[str], other_control: str | None) -> str | None:
+    """Why two records that share a `kind` key are nevertheless distinct, or None.
+
+    A weaker key never overrides a stronger one that disagrees: a shared control number is
+    refused when both records carry OCLC numbers and none is shared; a shared ISBN also when
+    both carry control numbers of the same scope (same 003, or both without one) that differ.
+    A shared OCN, or identical content, is always the same record."""
+    if kind == "ocn" or kind == "content":
+        return None
+    if ocns and other_ocns and ocns.isdisjoint(other_ocns):
+        return (f"OCLC numbers differ ({', '.join(sorted(ocns))} vs "
+                f"{', '.join(sorted(other_ocns))})")
+    if (kind == "isbn" and control and other_control and control != other_control
+            and control_scope(control) == control_scope(other_control)):
+        return f"control numbers differ ({control} vs {other_control})"
+    return None
 
 
 def _unique(values: list) -> tuple:

@@ -8,29 +8,41 @@ file holds; `batch_bounds` cuts a file into byte ranges of N records for plannin
 
 A record is kept as UTF-8 ISO 2709 bytes (iso2709.py does the per-record work): UTF-8 and
 ASCII records byte for byte, validated without being built; MARC-8 records (leader/09
-blank) converted to UTF-8 and re-encoded with leader/09 = `a` — unless their bytes are valid
-UTF-8 without a MARC-8 escape, the common mislabelled vendor record, then read as UTF-8
-with `encoding_guessed`. A MARC-8 record that outgrows 99,999 bytes once converted is
-reported, never written with a corrupt length.
+blank) converted to UTF-8 and re-encoded with leader/09 = `a`. Mislabels are repaired,
+with `encoding_guessed`: bytes that are valid UTF-8 without a MARC-8 escape under a blank
+leader/09 are read as UTF-8; bytes under leader/09 = `a` that are not UTF-8 (or hold MARC-8
+escapes) are read as MARC-8 when they convert cleanly, with a warning. The file's
+`encoding` param (`utf-8` / `marc-8`) overrides leader/09 for every record instead. A
+MARC-8 record that outgrows 99,999 bytes once converted is reported, never written with a
+corrupt length; a leader length that miscounts a whole record is set right, with a warning.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from include.ingest.catalog.iso2709 import (MarcError, RecordTooLong, choose_encoding,
-                                            decode_record, inspect, to_iso2709)
+from include.ingest.catalog.iso2709 import (LengthMismatch, MarcError, NotUtf8, RecordTooLong,
+                                            choose_encoding, decode_record, inspect, to_iso2709)
 from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.model import MARC, BadRecord, ParsedRecord
 
 READ_BLOCK = 1 << 20
 MAX_FRAME_BYTES = 1 << 20  # far above any real record; bounds memory on garbage
 _PADDING = b" \t\r\n\x00"  # between records in real files (newlines, tape block padding)
+ENCODINGS = ("auto", "utf-8", "marc-8")  # the file's encoding param: auto = leader/09 + bytes
+# A UTF-8 multi-byte sequence: in MARC-8 (ANSEL) it would be an unlikely pair of symbols, so
+# a non-UTF-8 record holding one mixes encodings and is not guessed to be MARC-8.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 def iter_marc(stream: BinaryIO, start: int = 0, end: int | None = None,
-              first_ordinal: int = 0) -> Iterator[ParsedRecord | BadRecord]:
-    """Every record between byte `start` and `end` (EOF when None), in file order.
+              first_ordinal: int = 0, encoding: str = "auto"
+              ) -> Iterator[ParsedRecord | BadRecord]:
+    """Every record between byte `start` and `end` (EOF when None), in file order, read as
+    `encoding` (one of ENCODINGS: `auto` follows leader/09 and repairs mislabels; `utf-8` /
+    `marc-8` read every record so, whatever leader/09 says, like pymarc's force_utf8).
 
     Memory stays bounded: a frame with no terminator within MAX_FRAME_BYTES (not MARC, or
     a runaway record) is reported once with its first MAX_FRAME_BYTES bytes, and the rest of
@@ -49,7 +61,7 @@ def iter_marc(stream: BinaryIO, start: int = 0, end: int | None = None,
             if rt < 0:
                 break
             if big is None:
-                yield _frame(buf[i:rt + 1], buf_at + i, ordinal)
+                yield _frame(buf[i:rt + 1], buf_at + i, ordinal, encoding)
             else:
                 yield _overlong(big, buf_at + rt + 1, ordinal)
                 big = None
@@ -89,33 +101,98 @@ def _overlong(big: tuple[int, bytes], frame_end: int, ordinal: int) -> BadRecord
                      f"in the landed file")
 
 
-def _frame(chunk: bytes, offset: int, ordinal: int) -> ParsedRecord | BadRecord:
+def _frame(chunk: bytes, offset: int, ordinal: int, encoding: str = "auto"
+           ) -> ParsedRecord | BadRecord:
     """One framed record → ParsedRecord holding its UTF-8 ISO 2709 bytes, or BadRecord.
 
-    UTF-8 and ASCII records are kept byte for byte (a mislabelled UTF-8 record only gets
-    leader/09 = a); MARC-8 records are decoded, converted and re-encoded — and reported
-    when the UTF-8 form no longer fits ISO 2709's 99,999 bytes."""
+    A leader length that only miscounts a whole record (terminator and directory agree) is
+    set right, with a warning; everything else wrong with the structure is a BadRecord."""
     try:
-        if len(chunk) > 9 and chunk[9] == 0x61:  # leader/09 = a: UTF-8, kept as it is
-            return ParsedRecord(ordinal, offset, chunk, MARC, chunk, None, inspect(chunk))
-        flag = chr(chunk[9]) if len(chunk) > 9 else " "
-        encoding, guessed = choose_encoding(chunk, flag)
-        if encoding != "marc-8":
-            data = chunk[:9] + b"a" + chunk[10:] if guessed else chunk
-            return ParsedRecord(ordinal, offset, chunk, MARC, marc=data,
-                                key_fields=inspect(data), encoding=encoding,
-                                encoding_guessed=guessed)
-        content, encoding, guessed, warnings = decode_record(chunk)
+        if encoding == "auto" and chunk[9:10] == b"a" and b"\x1b" not in chunk:
+            try:  # the common case: UTF-8 as labelled, kept byte for byte
+                return ParsedRecord(ordinal, offset, chunk, MARC, chunk, None, inspect(chunk))
+            except (NotUtf8, LengthMismatch):
+                pass  # maybe repairable: read again below
         try:
-            data = to_iso2709(content)
-        except RecordTooLong as exc:
-            raise MarcError(f"converted from MARC-8 to UTF-8: {exc}") from exc
-        return ParsedRecord(ordinal, offset, chunk, MARC, marc=data, key_fields=inspect(data),
-                            encoding=encoding, encoding_guessed=guessed, warnings=warnings)
+            return _read(chunk, chunk, offset, ordinal, encoding, [])
+        except LengthMismatch as exc:
+            fixed = b"%05d" % len(chunk) + chunk[5:]
+            return _read(fixed, chunk, offset, ordinal, encoding,
+                         [f"{exc}: read by its terminator and directory, leader/00-04 set to "
+                          f"{len(chunk)}"])
     except MarcError as exc:
         return BadRecord(ordinal, offset, chunk, str(exc))
     except Exception as exc:  # noqa: BLE001 — any decoder failure is this record's, not the file's
         return BadRecord(ordinal, offset, chunk, f"cannot decode: {type(exc).__name__}: {exc}")
+
+
+def _read(chunk: bytes, raw: bytes, offset: int, ordinal: int, encoding: str,
+          warnings: list[str]) -> ParsedRecord:
+    """UTF-8 and ASCII records are kept byte for byte (a mislabelled UTF-8 record only gets
+    leader/09 = a); MARC-8 records — leader/09 blank, MARC-8 bytes under leader/09 = a, or
+    the file's `encoding` says so — are converted and re-encoded; MarcError otherwise."""
+    flag = chr(chunk[9]) if len(chunk) > 9 else " "
+    if encoding == "auto":
+        if flag == "a":  # the common case: UTF-8, kept as it is, unless its bytes say MARC-8
+            if b"\x1b" not in chunk:
+                try:
+                    return ParsedRecord(ordinal, offset, raw, MARC, chunk, None, inspect(chunk),
+                                        warnings=warnings)
+                except NotUtf8 as exc:
+                    return _mislabelled_marc8(chunk, raw, offset, ordinal, warnings, exc)
+            return _mislabelled_marc8(chunk, raw, offset, ordinal, warnings, None)
+        encoding, guessed = choose_encoding(chunk, flag)
+    else:
+        guessed = False
+        if (flag == "a") != (encoding == "utf-8"):
+            warnings.append(f"leader/09 = {flag!r}; read as {encoding} (the file's encoding "
+                            f"param)")
+    if encoding != "marc-8":
+        data = chunk[:9] + b"a" + chunk[10:] if flag != "a" and encoding == "utf-8" else chunk
+        try:
+            return ParsedRecord(ordinal, offset, raw, MARC, marc=data, key_fields=inspect(data),
+                                encoding=encoding, encoding_guessed=guessed, warnings=warnings)
+        except NotUtf8 as exc:
+            if guessed:
+                raise
+            raise MarcError(f"{exc.where}: expected UTF-8 (the file's encoding param), got "
+                            f"other bytes; re-ingest with encoding auto or marc-8") from exc
+    return _converted(chunk, raw, offset, ordinal, encoding, guessed, warnings)
+
+
+def _converted(chunk: bytes, raw: bytes, offset: int, ordinal: int, encoding: str,
+               guessed: bool, warnings: list[str]) -> ParsedRecord:
+    """A MARC-8 record converted to UTF-8 ISO 2709 (reported when it outgrows 99,999 bytes)."""
+    content, encoding, _, problems = decode_record(chunk, "marc-8")
+    try:
+        data = to_iso2709(content)
+    except RecordTooLong as exc:
+        raise MarcError(f"converted from MARC-8 to UTF-8: {exc}") from exc
+    return ParsedRecord(ordinal, offset, raw, MARC, marc=data, key_fields=inspect(data),
+                        encoding=encoding, encoding_guessed=guessed,
+                        warnings=warnings + problems)
+
+
+def _mislabelled_marc8(chunk: bytes, raw: bytes, offset: int, ordinal: int,
+                       warnings: list[str], not_utf8: NotUtf8 | None) -> ParsedRecord:
+    """A record under leader/09 = a that is not UTF-8 (`not_utf8`) or holds MARC-8 escapes:
+    read as MARC-8 when it converts cleanly — every byte mapped, no UTF-8 sequence mixed in.
+    Otherwise the UTF-8 error stands (`not_utf8`), or the record is read as labelled."""
+    try:
+        content, _, _, problems = decode_record(chunk, "marc-8")
+    except MarcError as exc:
+        problems = [str(exc)]
+    if not problems and not_utf8 is not None and _UTF8_SEQUENCE.search(chunk):
+        problems = ["it mixes UTF-8 sequences with other bytes"]
+    if problems:
+        if not_utf8 is None:  # an ESC in valid UTF-8: read as labelled
+            return ParsedRecord(ordinal, offset, raw, MARC, chunk, None, inspect(chunk),
+                                warnings=warnings)
+        raise MarcError(f"{not_utf8}; not MARC-8 either ({problems[0]}) — if the file is "
+                        f"MARC-8, re-ingest it with encoding marc-8") from not_utf8
+    why = not_utf8.where if not_utf8 else "it holds MARC-8 escape sequences (ESC)"
+    warnings.append(f"leader/09 = a (UTF-8), but {why}: read as MARC-8 and converted to UTF-8")
+    return _converted(chunk, raw, offset, ordinal, "marc-8", True, warnings)
 
 
 def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, int]]:

@@ -34,7 +34,8 @@ def read_batch(descriptor: dict, stream: BinaryIO) -> Iterator[ParsedRecord | Ba
     start, end, first = descriptor["start"], descriptor["end"], descriptor["first_ordinal"]
     fmt = descriptor["format"]
     if fmt == "marc21":
-        return iter_marc(stream, start, end, first)
+        # descriptors planned before the encoding param existed carry none: auto
+        return iter_marc(stream, start, end, first, descriptor.get("encoding", "auto"))
     if fmt == "marcxml":
         return iter_marcxml(stream, start, end, first, descriptor["xml"])
     if fmt == "jsonld":

@@ -1,7 +1,7 @@
 """Plan an ingest: land the input (raw first), detect its format, cut it into batches.
 
 A batch is a JSON descriptor — file URL, checksum, format, byte range, first ordinal,
-record count, overlay policy — never records (DESIGN.md §3: XCom carries descriptors).
+record count, overlay policy, MARC encoding — never records (DESIGN.md §3: XCom carries descriptors).
 Cutting is streamed over the file (record terminators, record start tags or lines), so
 planning a multi-GB file holds one block in memory.
 """
@@ -64,18 +64,26 @@ def sha256_size(stream: BinaryIO) -> tuple[str, int]:
 
 def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = MAX_BATCH,
                  policy: str = "replace", sha256: str | None = None,
-                 min_batch: int = MIN_BATCH) -> list[dict]:
-    """Batch descriptors for one landed file (JSON-able dicts, in file order)."""
+                 min_batch: int = MIN_BATCH, encoding: str = "auto") -> list[dict]:
+    """Batch descriptors for one landed file (JSON-able dicts, in file order). `encoding`
+    (marc.ENCODINGS) is how an ISO 2709 file's records are read: `auto` follows leader/09
+    and repairs mislabels, `utf-8` / `marc-8` override leader/09 for every record."""
     if not min_batch <= batch_size <= MAX_BATCH:
         raise CatalogInputError(f"expected a batch size of {min_batch}..{MAX_BATCH} records, "
                                 f"got {batch_size}")
     if policy not in POLICIES:
         raise CatalogInputError(f"expected an overlay policy in {POLICIES}, got {policy!r}")
+    if encoding not in marc.ENCODINGS:
+        raise CatalogInputError(f"expected an encoding in {marc.ENCODINGS}, got {encoding!r}")
     with open_source(source) as stream:
         if fmt == "auto":
             fmt = detect_format(stream, source)
         if fmt not in FORMATS:
             raise CatalogInputError(f"expected a format in {FORMATS} or auto, got {fmt!r}")
+        if fmt != "marc21" and encoding != "auto":
+            raise CatalogInputError(f"expected encoding auto for a {fmt} file (it declares its "
+                                    f"own encoding), got {encoding!r}; the encoding param "
+                                    f"applies to MARC 21 (ISO 2709) files only")
         digest, size = sha256_size(stream) if sha256 is None else (sha256, stream.seek(0, 2))
         extra, bounds = {}, None
         if fmt == "marc21":
@@ -94,7 +102,8 @@ def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = 
         descriptors.append({"batch_id": batch_id(run_id, no), "run_id": run_id, "batch_no": no,
                             "source": source, "sha256": digest, "size": size, "format": fmt,
                             "start": start, "end": end, "first_ordinal": first,
-                            "records": records, "policy": policy, **extra})
+                            "records": records, "policy": policy, "encoding": encoding,
+                            **extra})
         first += records
     return descriptors
 

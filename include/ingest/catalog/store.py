@@ -16,7 +16,9 @@ create the same book):
 3. `overlay.Matcher` decides created / updated / unchanged / duplicate_in_file per record;
 4. new records and versions (each version names its batch and the version it replaced),
    current keys, one result row per input record and the DLQ rows (raw bytes) are written
-   with COPY, and the batch becomes `committed` with its counts.
+   with COPY, and the batch becomes `committed` with its counts. A result row names the
+   record and version its input became or was judged the same as; when no version holds
+   the input's content (a differing duplicate, `keep_existing`), the row keeps it.
 """
 from __future__ import annotations
 
@@ -87,7 +89,8 @@ RECORDS_TYPES = ("int8", "text", "int4", "int4", "text", "text")
 VERSIONS_TYPES = ("int8", "int4", "int4", "text", "int8", "jsonb", "bytea", "text", "text",
                   "text", "bool", "jsonb")
 KEYS_TYPES = ("text", "text", "int8")
-RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text")
+RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text", "bytea",
+                 "jsonb")
 DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
 
 
@@ -98,7 +101,7 @@ VERSIONS = ("catalog.record_versions (record_id, version, previous_version, batc
             "encoding_guessed, warnings)")
 KEYS = "catalog.record_keys (kind, value, record_id)"
 RESULTS = ("catalog.record_results (batch_id, source_ordinal, byte_offset, status, record_id, "
-           "version, match_on, detail)")
+           "version, match_on, detail, marc, content)")
 DLQ = "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, reason, raw)"
 
 
@@ -128,24 +131,26 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
     if not pairs:
         return {}
     rows = conn.execute(
-        "SELECT q.kind, q.value, r.record_id, v.content_sha256, "
-        # kind in FILTER, not WHERE: with kind = 'ocn' beside record_id the planner may walk
-        # the (kind, value, record_id) key over every OCN instead of record_keys_record
-        " coalesce((SELECT array_agg(o.value) FILTER (WHERE o.kind = 'ocn') "
-        "           FROM catalog.record_keys o WHERE o.record_id = r.record_id), '{}'), "
-        " b.run_id = %s AND b.batch_id <> %s "  # written by another batch of this run
+        "SELECT q.kind, q.value, r.record_id, v.content_sha256, o.ocns, o.control, "
+        " r.current_version, b.run_id = %s AND b.batch_id <> %s "  # another batch of this run
         "FROM jsonb_to_recordset(%s::jsonb) AS q(kind text, value text) "
         "CROSS JOIN LATERAL (SELECT o.record_id FROM catalog.record_keys o "
         "                    WHERE o.kind = q.kind AND o.value = q.value OFFSET 0) k "
         "JOIN catalog.records r ON r.record_id = k.record_id AND r.current_version IS NOT NULL "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
         " AND v.version = r.current_version "
-        "JOIN catalog.batches b ON b.batch_id = v.batch_id",
+        "JOIN catalog.batches b ON b.batch_id = v.batch_id "
+        # kind in FILTER, not WHERE: with kind = 'ocn' beside record_id the planner may walk
+        # the (kind, value, record_id) key over every OCN instead of record_keys_record
+        "CROSS JOIN LATERAL (SELECT "
+        " coalesce(array_agg(o.value) FILTER (WHERE o.kind = 'ocn'), '{}') AS ocns, "
+        " min(o.value) FILTER (WHERE o.kind = 'control') AS control "
+        " FROM catalog.record_keys o WHERE o.record_id = r.record_id) o",
         (run_id, batch_id, json.dumps([{"kind": k, "value": v} for k, v in pairs]))).fetchall()
     found: dict[tuple[str, str], list[Candidate]] = {}
-    for kind, value, record_id, sha, ocns, touched in rows:
+    for kind, value, record_id, sha, ocns, control, version, touched in rows:
         found.setdefault((kind, value), []).append(
-            Candidate(record_id, sha, frozenset(ocns), touched))
+            Candidate(record_id, sha, frozenset(ocns), touched, control, version))
     return found
 
 
@@ -276,15 +281,19 @@ def _result_rows(batch_id: str, good: list[Prepared], decisions: list[Decision],
     for item in items:
         if isinstance(item, BadRecord):
             rows.append((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
-                         item.reason))
+                         item.reason, None, None))
             continue
         d = by_ordinal[item.ordinal]
-        rid, version, _ = versions.get(item.ordinal, (d.record_id, None, None))
-        if d.status == DUPLICATE_IN_FILE and rid is None and d.same_as is not None:
-            rid = versions.get(d.same_as, (None,))[0]
+        if d.same_as is not None and d.same_as in versions:  # the earlier record it repeats
+            rid, version, _ = versions[d.same_as]
+        else:
+            rid, version, _ = versions.get(item.ordinal, (d.record_id, d.version, None))
         detail = d.detail or None
         if item.warnings:
             detail = "; ".join(p for p in (d.detail, *item.warnings[:5]) if p) or None
+        marc = content = None
+        if d.keep_bytes:  # no version holds this content: the row keeps it
+            marc, content = item.marc, _json(item.content_json)
         rows.append((batch_id, item.ordinal, item.offset, d.status, rid, version, d.match_on,
-                     detail))
+                     detail, marc, content))
     return rows

@@ -40,7 +40,8 @@ def plan_run(params: dict, run_id: str) -> list[dict]:
         landed = land_source(source, run_id)
         descriptors = plan_batches(landed.path, run_id, params["format"],
                                    int(params["batch_size"]), params["overlay_policy"],
-                                   sha256=landed.sha256)
+                                   sha256=landed.sha256,
+                                   encoding=params.get("encoding") or "auto")
     except (CatalogInputError, InputRefused) as exc:  # retrying cannot fix the input
         raise _fail_fast(exc) from exc
     migrate()

@@ -53,12 +53,30 @@ def test_a_file_in_the_landing_zone_is_used_in_place(env, catalog):
     assert (summary["created"], summary["duplicate_in_file"], summary["dlq"]) == (1, 1, 6)
 
 
+def test_the_encoding_param_reaches_every_batch(env, catalog):
+    """MARC-8 records under leader/09 = a: repaired by auto (flagged guessed), read as told by
+    encoding marc-8 (not guessed) — the same stored records either way."""
+    source = str(FIXTURES / "defects" / "marc8_under_utf8_leader.mrc")
+    stored = []
+    for encoding in ("auto", "marc-8"):
+        descriptors, _, summary = run_dag(source, encoding=encoding)
+        assert {d["encoding"] for d in descriptors} == {encoding}
+        assert (summary["created"] + summary["unchanged"], summary["dlq"]) == (40, 0)
+        stored.append(catalog.execute(
+            "SELECT encoding, encoding_guessed, count(*) FROM catalog.record_versions "
+            "GROUP BY 1, 2 ORDER BY 1, 2").fetchall())
+    assert stored[0] == [("marc-8", True, 8), ("utf-8", False, 32)]  # ASCII under leader a
+
+
 def test_bad_params_fail_fast(env, catalog):
     from airflow.sdk.exceptions import AirflowFailException
     with pytest.raises(AirflowFailException, match="expected the source param"):
         tasks.plan_run({**PARAMS, "source": " "}, "r")
     with pytest.raises(AirflowFailException, match="not found"):
         tasks.plan_run({**PARAMS, "source": "inbox/missing.mrc"}, "r")
+    shutil.copy(FIXTURES / "pymarc" / "marc8.dat", env / "landing" / "inbox" / "m.mrc")
+    with pytest.raises(AirflowFailException, match="expected an encoding in"):
+        tasks.plan_run({**PARAMS, "source": "inbox/m.mrc", "encoding": "latin-1"}, "r")
     with pytest.raises(AirflowFailException, match="no batch nope"):
         tasks.rollback("nope")
 

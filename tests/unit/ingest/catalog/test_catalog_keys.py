@@ -86,8 +86,8 @@ def test_marc_keys_priority_and_what_is_ignored():
     assert keys.isbns == ("9780306406157",)
     assert keys.control == "FOLIO/in00012"
     assert keys.fingerprint == fingerprint("in00012", "20240101120000.0", "sha")
-    assert keys.match_keys() == (("ocn", "12345"), ("isbn", "9780306406157"),
-                                 ("control", "FOLIO/in00012"))
+    assert keys.match_keys() == (("ocn", "12345"), ("control", "FOLIO/in00012"),
+                                 ("isbn", "9780306406157"))
 
 
 def test_oclc_records_carry_their_number_in_001():

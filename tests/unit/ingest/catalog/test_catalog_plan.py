@@ -57,3 +57,15 @@ def test_limits_are_checked(monkeypatch):
     monkeypatch.setattr(plan, "MAX_BATCHES", 3)
     with pytest.raises(CatalogInputError, match="4 batches, expected at most 3"):
         plan_batches(path, "r", batch_size=30, min_batch=1)
+
+
+def test_descriptors_carry_the_marc_encoding_param():
+    path = str(LIBRARY / "defects" / "marc8_under_utf8_leader.mrc")
+    assert {d["encoding"] for d in plan_batches(path, "r", min_batch=1)} == {"auto"}
+    (d,) = plan_batches(path, "r", min_batch=1, encoding="marc-8")
+    assert d["encoding"] == "marc-8"
+    with pytest.raises(CatalogInputError, match=r"expected an encoding in \('auto', 'utf-8', "
+                                                r"'marc-8'\), got 'latin-1'"):
+        plan_batches(path, "r", min_batch=1, encoding="latin-1")
+    with pytest.raises(CatalogInputError, match="expected encoding auto for a marcxml file"):
+        plan_batches(str(LIBRARY / "pymarc" / "batch.xml"), "r", min_batch=1, encoding="utf-8")
