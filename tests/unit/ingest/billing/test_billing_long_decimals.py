@@ -22,7 +22,7 @@ from include.ingest.billing.sources import azure_exports
 from tests.unit.ingest.billing.test_billing_gcp_normalize import normalize as normalize_gcp, row as gcp_row
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures/billing"
-SHARED = Path("/work/shared/data/billing")
+SHARED = FIXTURES  # unchanged copies of /work/shared/data/billing (tests read only the repository)
 PRECISION = ("decimal places", "magnitude")  # the words of a precision quarantine reason
 
 
@@ -88,7 +88,7 @@ def test_values_beyond_the_stored_range_are_still_quarantined_with_a_reason():
 
 
 # --- every billing file of the shared public samples that our readers take ---------------
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="shared sample data not mounted")
+needs_shared = pytest.mark.skipif(not (SHARED / "aws-cur").exists(), reason="sample copies missing")
 
 
 @needs_shared
