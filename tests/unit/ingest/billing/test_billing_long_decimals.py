@@ -22,7 +22,7 @@ from include.ingest.billing.sources import azure_exports
 from tests.unit.ingest.billing.test_billing_gcp_normalize import normalize as normalize_gcp, row as gcp_row
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures/billing"
-SHARED = FIXTURES  # unchanged copies of /work/shared/data/billing (tests read only the repository)
+SHARED = FIXTURES  # unchanged copies of the shared public samples (tests read only the repository)
 PRECISION = ("decimal places", "magnitude")  # the words of a precision quarantine reason
 
 
