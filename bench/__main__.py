@@ -16,6 +16,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["billing", "catalog"])
     parser.add_argument("--rows", type=int, default=1_000_000, help="billing rows (main run)")
     parser.add_argument("--big-rows", type=int, default=5_000_000, help="billing rows (memory)")
+    parser.add_argument("--decimal-rows", type=int, default=200_000,
+                        help="rows of the wide-decimal cost figure (billing)")
     parser.add_argument("--catalog-records", type=int, default=200_000)
     parser.add_argument("--catalog-rss-sizes", default="100000,1000000",
                         help="two record counts for the catalog's peak-RSS runs")
@@ -33,6 +35,12 @@ def main() -> None:
               f" | peak RSS {figures['billing_rss_mib_1m']} MiB at {args.rows:,}, "
               f"{figures['billing_rss_mib_5m']} MiB at {args.big_rows:,} → ×{figures['billing_rss_ratio_5m_1m']}",
               flush=True)
+        from bench import decimal_cost
+        figures.update(decimal_cost.run(args.decimal_rows))
+        cost = figures["billing_decimal_cost"]
+        print(f"billing decimals: decimal256 ×{cost['wide_vs_old_rows_per_s']} rows/s and "
+              f"×{cost['wide_vs_old_parquet_bytes']} Parquet bytes vs decimal128(38,18); long-decimal "
+              f"month {cost['decimal256_long_decimal_month']}", flush=True)
     if args.only in (None, "catalog"):
         from bench import catalog_bench
         small, large = (int(n) for n in args.catalog_rss_sizes.split(","))

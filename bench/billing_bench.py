@@ -22,6 +22,7 @@ from devstack.state import ROOT
 from include.ingest import memory
 from include.ingest.persist import load_tables
 from include.ingest.persist.columns import SQL_COLUMNS
+from include.ingest.persist.decimal_narrowing import narrow_batch
 
 WORKDIR = ROOT / ".local" / "bench"
 
@@ -51,10 +52,11 @@ def raw_copy(url: str, normalized: str) -> dict:
     floor any loader of these rows into an indexed table pays."""
     blocks = []
     with ObjectStoragePath(normalized).open("rb") as raw:
-        parquet = pq.ParquetFile(raw)
-        encoder = load_tables.encoder(parquet.schema_arrow)
+        # pgpq takes decimal128: the generated CUR's money fits decimal128(38, 18) exactly
+        batches = [narrow_batch(b) for b in pq.ParquetFile(raw).iter_batches(batch_size=50_000)]
+        encoder = load_tables.encoder(batches[0].schema)
         blocks.append(encoder.write_header())
-        blocks += [encoder.write_batch(b) for b in parquet.iter_batches(batch_size=50_000)]
+        blocks += [encoder.write_batch(b) for b in batches]
         blocks.append(encoder.finish())
     with psycopg.connect(url) as conn:
         plain_table(conn, "bench_copy")

@@ -1,25 +1,34 @@
-"""Exact decimal arithmetic on pyarrow arrays in the FOCUS money type.
+"""Exact decimal arithmetic on pyarrow arrays in the FOCUS money type (``decimal256(76, 38)``).
 
-Arrow refuses ``decimal128(38, 18) + decimal128(38, 18)`` (the result would need 39
-digits), so we widen to ``decimal256`` for the operation and narrow back with a *safe*
-cast: any value that no longer fits raises instead of wrapping. Products are rounded
-half-to-even at the 18th decimal place, the only rounding in the billing path (FOCUS
-``ListCost = ListUnitPrice x PricingQuantity`` style derivations).
+Arrow caps decimals at 76 digits and refuses an operation whose result type would need
+more (``decimal256(76, 38) + decimal256(76, 38)`` needs 77). So each operation first
+casts its inputs, *safely*, to a type that leaves room (a value that does not fit raises
+instead of wrapping) and narrows the result back with a safe cast. When an input does not
+fit that room -- a factor with more than 18 decimal places, an addend of 1e37 or more --
+the batch is computed row by row with Python ``Decimal`` at full precision instead: the
+same exact result, slower, and rare.
+
+Products are rounded half-to-even at the 38th decimal place, the only rounding in the
+billing path (FOCUS ``ListCost = ListUnitPrice x PricingQuantity`` style derivations).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+import operator
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from include.ingest.billing.focus import MONEY, MONEY_SCALE
+from include.ingest.billing.focus import MONEY, MONEY_LIMIT, MONEY_SCALE
 
-_WIDE_SUM = pa.decimal256(40, MONEY_SCALE)
-_WIDE_FACTOR = pa.decimal256(37, MONEY_SCALE)  # 37 + 37 + 1 = 75 <= 76 digits
+_WIDE_SUM = pa.decimal256(MONEY.precision - 1, MONEY_SCALE)  # 75 digits: the sum fits 76
+_WIDE_FACTOR = pa.decimal256(37, 18)  # 37 + 37 + 1 = 75 <= 76 digits, scale 36 <= 38: exact
 _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
-_LIMIT = Decimal(10) ** (MONEY.precision - MONEY_SCALE)
+# enough digits that no operation on two MONEY values rounds (the default context has 28)
+EXACT_DIGITS = 2 * MONEY.precision + 2
+EXACT = Context(prec=EXACT_DIGITS)
 
 Array = pa.Array | pa.ChunkedArray
 
@@ -29,39 +38,58 @@ def to_money(values: Array) -> Array:
     return values if values.type == MONEY else pc.cast(values, MONEY)
 
 
+def exact_sum(values: Array) -> Decimal:
+    """Σ of a decimal array as an exact ``Decimal`` (0 when empty or all NULL)."""
+    with localcontext(EXACT):
+        return sum((v for v in values.to_pylist() if v is not None), Decimal(0))
+
+
+def _rows(a: Array, b: Array, op: Callable[[Decimal, Decimal], Decimal]) -> list[Decimal | None]:
+    with localcontext(EXACT):
+        return [None if x is None or y is None else op(x, y) for x, y in zip(a.to_pylist(), b.to_pylist())]
+
+
+def _sum_like(a: Array, b: Array, fast: Callable, op: Callable[[Decimal, Decimal], Decimal]) -> Array:
+    try:
+        return pc.cast(fast(pc.cast(a, _WIDE_SUM), pc.cast(b, _WIDE_SUM)), MONEY)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = _rows(a, b, op)
+    too_big = [v for v in out if v is not None and abs(v) >= MONEY_LIMIT]
+    if too_big:
+        raise ValueError(f"expected a result below {MONEY_LIMIT:.0E} in magnitude, got {too_big[0]}; "
+                         "the inputs are out of any billing range")
+    return pa.array(out, MONEY)
+
+
 def add(a: Array, b: Array) -> Array:
-    return pc.cast(pc.add(pc.cast(a, _WIDE_SUM), pc.cast(b, _WIDE_SUM)), MONEY)
+    """``a + b`` exactly, as ``MONEY`` (raises ``ValueError`` if a sum reaches 1e38)."""
+    return _sum_like(a, b, pc.add, operator.add)
 
 
 def subtract(a: Array, b: Array) -> Array:
-    return pc.cast(pc.subtract(pc.cast(a, _WIDE_SUM), pc.cast(b, _WIDE_SUM)), MONEY)
+    """``a - b`` exactly, as ``MONEY`` (raises ``ValueError`` if a difference reaches 1e38)."""
+    return _sum_like(a, b, pc.subtract, operator.sub)
 
 
 def _multiply_slow(a: Array, b: Array) -> tuple[pa.Array, list[int]]:
     out: list[Decimal | None] = []
     overflow: list[int] = []
-    with localcontext() as ctx:
-        ctx.prec = 2 * MONEY.precision + 2  # exact: the default 28 digits would round
-        for i, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist())):
-            if x is None or y is None:
-                out.append(None)
-                continue
-            product = (x * y).quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
-            if abs(product) >= _LIMIT:
+    for i, product in enumerate(_rows(a, b, operator.mul)):
+        if product is not None:
+            product = product.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=EXACT)
+            if abs(product) >= MONEY_LIMIT:
                 overflow.append(i)
-                out.append(None)
-            else:
-                out.append(product)
+                product = None
+        out.append(product)
     return pa.array(out, MONEY), overflow
 
 
 def multiply(a: Array, b: Array) -> tuple[Array, list[int]]:
-    """``round_half_even(a * b, 18)`` as ``MONEY``, plus the indices whose product does
+    """``round_half_even(a * b, 38)`` as ``MONEY``, plus the indices whose product does
     not fit ``MONEY`` (those come back NULL; callers turn them into quarantine reasons)."""
     try:
-        product = pc.multiply(pc.cast(a, _WIDE_FACTOR), pc.cast(b, _WIDE_FACTOR))
-        rounded = pc.round(product, ndigits=MONEY_SCALE, round_mode="half_to_even")
-        return pc.cast(rounded, MONEY), []
+        # factors of <= 18 places (the common case): the product is exact at 36 places
+        return pc.cast(pc.multiply(pc.cast(a, _WIDE_FACTOR), pc.cast(b, _WIDE_FACTOR)), MONEY), []
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        # A factor >= 1e19 or a product >= 1e20: rare enough to do row by row.
+        # a factor with more places or >= 1e19, or a product >= 1e38: row by row
         return _multiply_slow(a, b)

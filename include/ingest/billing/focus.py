@@ -8,12 +8,15 @@ between normalizers, the landing zone (Parquet) and the PostgreSQL loader.
 
 Type choices:
 
-* Money and quantities: ``decimal128(38, 18)`` = PostgreSQL ``NUMERIC(38, 18)``.
-  18 decimal places hold every value providers send exactly (AWS CUR uses up to
-  11 places in the real sample, e.g. ``1.3E-9``; Azure sends 8+), and 20 integer
-  digits is far above any bill. Values needing more places are never rounded
-  silently: the normalizers quarantine them. Only *derived* products (e.g. a list
-  price times a quantity) are rounded, half-to-even, at the 18th place.
+* Money and quantities: ``decimal256(76, 38)`` = PostgreSQL unconstrained ``numeric``.
+  Providers publish more digits than any fixed 18 places: AWS CUR costs like
+  ``0.078035218197112280184`` (21 places), EA amortized costs with 28, GCP quantities
+  in float E-notation like ``1.1641532182693481E-10`` (26) in the same column as
+  byte-seconds around ``1e17``. 38 integer and 38 decimal digits keep every such value
+  exactly; only values beyond that (magnitude >= 1e38, more than 38 places) are
+  quarantined, never rounded. Only *derived* products (e.g. a list price times a
+  quantity) are rounded, half-to-even, at the 38th place. The loader narrows each
+  batch to the smallest exact ``decimal128`` for the binary COPY (``load_tables``).
 * Date/time: ``timestamp[us, tz=UTC]``. Every ``...End`` is an exclusive bound.
 * JSON (``Tags``): a UTF-8 string holding a JSON object; stored as JSONB.
 
@@ -25,13 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
 FOCUS_VERSION = "1.2"
-MONEY_PRECISION, MONEY_SCALE = 38, 18
-MONEY = pa.decimal128(MONEY_PRECISION, MONEY_SCALE)
+MONEY_PRECISION, MONEY_SCALE = 76, 38
+MONEY = pa.decimal256(MONEY_PRECISION, MONEY_SCALE)
+# values at or beyond this magnitude do not fit MONEY (38 integer digits)
+MONEY_LIMIT = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 STRING, DECIMAL, DATETIME, JSON, INT = "String", "Decimal", "Date/Time", "JSON", "Integer"

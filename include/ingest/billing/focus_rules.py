@@ -277,5 +277,5 @@ def row_to_table(row: Mapping[str, Any]) -> tuple[pa.Table | None, list[str]]:
     try:
         table = pa.Table.from_pylist([{c.name: row.get(c.name) for c in COLUMNS}], schema=SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-        return None, [f"expected values that fit the FOCUS schema (money: 18 decimal places), got: {exc}"]
+        return None, [f"expected values that fit the FOCUS schema (money: up to 38 integer and 38 decimal digits), got: {exc}"]
     return table, []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -19,16 +20,18 @@ from airflow.sdk import ObjectStoragePath
 from include.ingest import landing, memory
 from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import NormalizeContext, QuarantinedRow
+from include.ingest.billing.quarantine_totals import quarantine_totals
 from include.ingest.billing.sources import csv_rows
 from include.ingest.http.exceptions import PermanentError
 from include.ingest.persist import dlq
 from include.ingest.persist.db import connect
-from include.ingest.persist.ledger import SliceVersion, begin_load
+from include.ingest.persist.ledger import SliceVersion, begin_load, record_quarantine
 from include.ingest.persist.migrate import migrate
 from include.ingest.persist.publish import publish
 from include.ingest.persist.staging import ChunkRows, load_chunk
 
 Normalizer = Callable  # (batch, NormalizeContext) -> NormalizedBatch
+log = logging.getLogger(__name__)
 
 
 # The normalized file lives from normalize to persist and is read whole, once: snappy writes
@@ -154,15 +157,23 @@ def persist(normalized: dict) -> dict:
 
 
 def publish_slice(plan_: dict) -> dict:
+    """Publish the slice version; the result (the run summary) and its ledger row also show
+    what stayed in quarantine -- rows, Σ cost, reasons -- with a warning when it holds money."""
     sv = SliceVersion.from_json(plan_["slice"])
     with connect() as conn:
         result = publish(conn, sv)
-        resolved = dlq.resolve_loaded(conn, sv.load_id, f"published {result.status}") \
-            if result.status in ("published", "already_published") else 0
+        done = result.status in ("published", "already_published")
+        resolved = dlq.resolve_loaded(conn, sv.load_id, f"published {result.status}") if done else 0
+        held = quarantine_totals(conn, sv.load_id, sv.provider)
+        if done:
+            record_quarantine(conn, sv.load_id, held.billed_cost, held.effective_cost, held.warning)
+    if held.warning:
+        log.warning("%s: %s", sv.load_id, held.warning)
     return {"status": result.status, "dlq_resolved": resolved, "load_id": result.load_id,
             "rows_in": result.rows_in,
             "rows_published": result.rows_published, "rows_quarantined": result.rows_quarantined,
-            "billed_cost": str(result.billed_cost), "replaced_version": result.replaced_version}
+            "billed_cost": str(result.billed_cost), "replaced_version": result.replaced_version,
+            "quarantine": held.to_json(), "warnings": [held.warning] if held.warning else []}
 
 
 def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
@@ -176,7 +187,7 @@ def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
     with connect() as conn:
         loaded = {row[0] for row in conn.execute(
             "SELECT chunk_id FROM billing.chunk_loads WHERE load_id = %s", (sv.load_id,))}
-        state = conn.execute("SELECT state FROM billing.ledger WHERE load_id = %s",
+        state = conn.execute("SELECT state, warning FROM billing.ledger WHERE load_id = %s",
                              (sv.load_id,)).fetchone()
         conn.commit()
         failed = []
@@ -190,7 +201,8 @@ def finalize(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
                                "failed for good, or its worker was lost); see the task logs",
                                1, dag_run_id)
     return {"load_id": sv.load_id, "ledger_state": state[0] if state else None,
-            "chunks": len(plan_["chunks"]), "failed_chunks": failed}
+            "chunks": len(plan_["chunks"]), "failed_chunks": failed,
+            "warnings": [state[1]] if state and state[1] else []}
 
 
 DONE_STATES = ("published", "superseded", "stale")  # this version is in, was, or is older than what is
@@ -202,6 +214,8 @@ def close_run(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
     stale. Without this, a run whose plan failed, whose chunks failed or whose publish was
     refused would end green: Airflow rates a run by its leaf task, and finalize always runs."""
     closed = finalize(plan_, dag_id, dag_run_id)
+    for warning in closed.get("warnings", []):  # money left in quarantine: shown, not failed
+        log.warning("%s %s: %s", dag_id, closed["load_id"], warning)
     if closed["load_id"] is None:
         raise PermanentError(f"{dag_id} {dag_run_id}: expected a plan, got none; the plan task failed -- "
                              "see its log")

@@ -2,9 +2,9 @@
 
 Two moments, one table (``billing.reconciliation``, one row per measure per check):
 
-* **publish** (``publish_reconciled``): before a slice version is swapped in, its loaded
-  rows -- staged plus quarantined, so nothing hides in quarantine -- are compared with
-  the totals the plan recorded from the provider (``plan["source"]["declared"]``: Azure
+* **publish** (``publish_reconciled``): before a slice version is swapped in, the rows it
+  would publish -- quarantined rows are *not* published, so they are not counted -- are
+  compared with the totals the plan recorded from the provider (``plan["source"]["declared"]``: Azure
   aggregate query or export ``dataRowCount``, GCP COUNT / SUM(cost) / +SUM(credits)). A
   discrepancy is recorded and the publish refused (``PermanentError``): the data moved
   while we read it, or a part is short -- the next run plans a fresh version.
@@ -18,17 +18,23 @@ Two moments, one table (``billing.reconciliation``, one row per measure per chec
 
 Measures: ``rows``, ``billed_cost``, ``effective_cost`` (numbers; difference = ours -
 theirs), ``version`` (a newer delivery exists) and ``invoice_final`` (AWS: rows still
-without InvoiceId -> status ``open``, not a discrepancy).
+without InvoiceId -> status ``open``, not a discrepancy), and ``quarantined_cost`` when a
+load has quarantined rows: their rows, Σ cost and reasons on a line of their own.
+
+Quarantined money is never reported as ``ok``: a measure whose shortfall is exactly the
+quarantined rows is a ``warning`` (the valid rows still publish; nothing is held back), and
+so is a quarantine line holding money. A shortfall quarantine does not explain stays a
+``discrepancy``.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 import psycopg
 
+from include.ingest.billing.quarantine_totals import QuarantineTotals, quarantine_totals
 from include.ingest.http.exceptions import PermanentError
 from include.ingest.persist import load_tables
 from include.ingest.persist.db import connect
@@ -43,7 +49,7 @@ MICRO = Decimal("0.000001")
 class Check:
     slice: str  # provider:account:period
     measure: str
-    status: str  # ok | discrepancy | open
+    status: str  # ok | warning | discrepancy | open
     declared_by: str
     detail: str
     declared: Decimal | None = None
@@ -72,41 +78,43 @@ def compare(label: str, measure: str, declared: Decimal, observed: Decimal, decl
     return Check(label, measure, "ok" if ok else "discrepancy", declared_by, detail, declared, observed)
 
 
-def declared_checks(label: str, declared: dict, observed: dict, declared_by: str, provider: str) -> list[Check]:
-    rows = Decimal(observed.get("rows") or 0)
+def declared_checks(label: str, declared: dict, observed: dict, declared_by: str, provider: str,
+                    quarantined: QuarantineTotals | None = None) -> list[Check]:
+    """Published (``observed``) against declared per measure; a discrepancy that the
+    quarantined rows account for exactly becomes a ``warning`` naming them."""
+    quarantined = quarantined or QuarantineTotals()
+    held = {"rows": Decimal(quarantined.rows), "billed_cost": quarantined.billed_cost,
+            "effective_cost": quarantined.effective_cost}
+    rows = Decimal(observed.get("rows") or 0) + held["rows"]
     checks = []
     for measure in ("rows", "billed_cost", "effective_cost"):
         if declared.get(measure) is None or measure not in observed:
             continue
         tolerance = rows * MICRO / 2 if provider == "gcp" and measure != "rows" else Decimal(0)
-        checks.append(compare(label, measure, Decimal(str(declared[measure])), Decimal(str(observed[measure])),
-                              declared_by, tolerance))
+        check = compare(label, measure, Decimal(str(declared[measure])), Decimal(str(observed[measure])),
+                        declared_by, tolerance)
+        if check.status == "discrepancy" and quarantined.rows and abs(check.difference + held[measure]) <= tolerance:
+            check = Check(label, measure, "warning", declared_by,
+                          f"{check.detail}, all of it in the {quarantined.rows} quarantined rows "
+                          f"({_show(held[measure])})", check.declared, check.observed)
+        checks.append(check)
+    if quarantined.rows:
+        checks.append(quarantine_check(label, quarantined))
     return checks
 
 
-def _raw_amounts(provider: str, raw_text: str) -> tuple[Decimal, Decimal]:
-    """(billed, effective) of one quarantined raw row; 0 where the row has no readable cost."""
-    try:
-        raw = json.loads(raw_text)
-        if provider == "gcp":
-            billed = Decimal(str(raw.get("cost") or 0))
-            credits = sum((Decimal(str(c.get("amount") or 0)) for c in json.loads(raw.get("credits") or "[]")),
-                          Decimal(0))
-            return billed, billed + credits
-        if provider == "azure":
-            from include.ingest.billing.normalize.azure_columns import resolve
-
-            column = resolve(list(raw)).get("cost")
-            billed = Decimal(str(raw.get(column) or 0)) if column else Decimal(0)
-            return billed, billed
-    except (ValueError, TypeError, ArithmeticError, AttributeError):
-        pass
-    return Decimal(0), Decimal(0)
+def quarantine_check(label: str, quarantined: QuarantineTotals) -> Check:
+    """The quarantine's own line: ``warning`` when it holds money (or unreadable costs)."""
+    warning = quarantined.warning
+    detail = (f"{label} quarantine: {warning}" if warning else
+              f"{label} quarantine: {quarantined.rows} rows, no money (BilledCost 0)")
+    return Check(label, "quarantined_cost", "warning" if warning else "ok", "billing.quarantine", detail,
+                 None, quarantined.billed_cost)
 
 
 def observed_totals(conn: psycopg.Connection, sv: SliceVersion, published: bool) -> dict:
-    """Rows in and money of a load: staged (before publish) or published rows, plus its
-    quarantined rows' raw amounts -- the provider's totals include those rows too."""
+    """Rows and money a load publishes: its staged rows (before publish) or the slice's
+    published rows. Quarantined rows are not in either (see ``quarantine_totals``)."""
     if published:
         rows, billed, effective = conn.execute(
             "SELECT count(*), coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0) "
@@ -117,9 +125,6 @@ def observed_totals(conn: psycopg.Connection, sv: SliceVersion, published: bool)
                            (sv.load_id,)).fetchone()
         rows, billed, effective = (load_tables.count_and_totals(conn, seq[0]) if seq
                                    else (0, Decimal(0), Decimal(0)))
-    for (raw,) in conn.execute("SELECT raw FROM billing.quarantine WHERE load_id = %s", (sv.load_id,)):
-        b, e = _raw_amounts(sv.provider, raw)
-        rows, billed, effective = rows + 1, billed + b, effective + e
     conn.commit()
     return {"rows": rows, "billed_cost": billed, "effective_cost": effective}
 
@@ -159,7 +164,7 @@ def check_before_publish(plan_: dict, dag_run_id: str | None = None) -> list[Che
             return []
         observed = observed_totals(conn, sv, published=False)
         checks = declared_checks(_label(sv), source["declared"], observed, source.get("declared_by", "plan"),
-                                 sv.provider)
+                                 sv.provider, quarantine_totals(conn, sv.load_id, sv.provider))
         record(conn, "publish", sv, checks, dag_run_id)
     return checks
 
@@ -211,7 +216,9 @@ def reconcile_published(provider: str, probe: Probe, periods: list[str] | None =
                      else f"{_label(sv)} (newest delivery {sv.version}, refused at publish)")
             declared, declared_by, extra = probe(row)
             observed = observed_totals(conn, sv, published=row["published"])
-            checks = declared_checks(label, declared, observed, declared_by, provider) + extra
+            quarantined = quarantine_totals(conn, sv.load_id, provider)
+            conn.commit()
+            checks = declared_checks(label, declared, observed, declared_by, provider, quarantined) + extra
             record(conn, "nightly", sv, checks, dag_run_id)
             out += checks
     return out

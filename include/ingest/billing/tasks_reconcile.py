@@ -1,12 +1,15 @@
 """Task bodies of ``billing_reconcile``: one provider check each, then a summary that flags
-every discrepancy by slice and difference (and fails the run, so it is seen)."""
+every discrepancy by slice and difference (and fails the run, so it is seen) and lists every
+warning -- money left in quarantine -- without failing the run."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from include.ingest.billing.runs import previous_period
 
 PROVIDERS = ("aws", "azure", "gcp")
+log = logging.getLogger(__name__)
 
 
 def recent_periods(logical_date: datetime | None, months: int) -> list[str] | None:
@@ -37,13 +40,17 @@ def reconcile_provider(provider: str, params: dict, logical_date, run_id: str) -
 
 
 def summarize(results: dict[str, list[dict] | None]) -> dict:
-    """Counts per status; raises ``PermanentError`` naming every discrepancy (slice, measure,
-    difference) -- they are already stored in billing.reconciliation."""
+    """Counts per status and the detail of every warning (quarantined money); raises
+    ``PermanentError`` naming every discrepancy (slice, measure, difference) -- all are
+    already stored in billing.reconciliation."""
     from include.ingest.http.exceptions import PermanentError
 
     checks = [c for found in results.values() if found for c in found]
     summary = {"checked": len(checks), "providers": {p: None if r is None else len(r) for p, r in results.items()},
-               **{s: sum(c["status"] == s for c in checks) for s in ("ok", "open", "discrepancy")}}
+               **{s: sum(c["status"] == s for c in checks) for s in ("ok", "open", "warning", "discrepancy")},
+               "warnings": [c["detail"] for c in checks if c["status"] == "warning"]}
+    for detail in summary["warnings"]:
+        log.warning("%s", detail)
     bad = [c for c in checks if c["status"] == "discrepancy"]
     if bad:
         raise PermanentError("expected every checked slice (published, or newest delivery refused at publish) "

@@ -84,3 +84,13 @@ def published_version(conn: psycopg.Connection, slice_key: tuple[str, str, str])
                        slice_key)
     row = cur.fetchone()
     return dict(zip([c.name for c in cur.description], row)) if row else None
+
+
+def record_quarantine(conn: psycopg.Connection, load_id: str, billed_cost, effective_cost,
+                      warning: str | None) -> None:
+    """Keep the load's quarantined Σ cost and its warning (NULL: nothing of value) on its
+    ledger row; idempotent (the same totals give the same row)."""
+    with conn.transaction():
+        conn.execute("UPDATE billing.ledger SET quarantined_billed_cost = %s, "
+                     "quarantined_effective_cost = %s, warning = %s WHERE load_id = %s",
+                     (billed_cost, effective_cost, warning, load_id))

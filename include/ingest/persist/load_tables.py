@@ -6,23 +6,30 @@ as the load's partition of `billing.line_items`, detaching and dropping the part
 version it replaces — so a row is written once, not staged and then copied again.
 
 Rows go in through binary COPY encoded from Arrow (pgpq): no text formatting on our side and
-no text parsing of NUMERIC and timestamptz on the server's.
+no text parsing of NUMERIC and timestamptz on the server's. pgpq takes decimal128 only, so
+each batch's decimals are narrowed exactly first (decimal_narrowing); a batch whose decimals
+fit no decimal128 goes in through a text (CSV) COPY of its own, digit for digit.
 """
 from __future__ import annotations
 
+import io
 import queue
+from contextlib import ExitStack
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pgpq
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from pgpq import encoders, schema as pg_schema
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from include.ingest.billing.decimal_ops import EXACT
 from include.ingest.persist.columns import SQL_COLUMNS
+from include.ingest.persist.decimal_narrowing import narrow_batch
 
 COPY_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, SQL_COLUMNS))
 # the parent's partitioned indexes (migration 0006); a partition must have each to attach
@@ -75,21 +82,77 @@ class _SendingThread(QueuedLibpqWriter):
         self._queue = queue.Queue(maxsize=SEND_QUEUE_BLOCKS)
 
 
+class _Copier:
+    """The COPYs of one `copy_rows` call: batches that narrow to decimal128 share a binary
+    COPY (one pgpq encoder per narrowed schema -- every encoder writes the same header and
+    bare tuples, so their output joins into one stream); a batch that does not narrow ends
+    that COPY and goes in through a CSV COPY of its own. All in the caller's transaction."""
+
+    def __init__(self, cur: psycopg.Cursor, load_seq: int):
+        self._cur, self._load_seq, self.stored = cur, load_seq, 0
+        self._copy, self._encoders, self._open = None, {}, ExitStack()
+
+    def __enter__(self) -> "_Copier":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # on an error mid-COPY, psycopg ends the open COPY as failed; the caller rolls back
+        self._open.__exit__(*exc_info)
+
+    def _statement(self, options: str) -> sql.Composed:
+        return sql.SQL("COPY {} ({}) FROM STDIN ({})").format(table(self._load_seq),
+                                                             COPY_COLUMNS, sql.SQL(options))
+
+    def binary(self, batch: pa.RecordBatch) -> None:
+        if self._copy is None:
+            self._copy = self._open.enter_context(self._cur.copy(
+                self._statement("FORMAT binary"), writer=_SendingThread(self._cur)))
+        encoder_ = self._encoders.get(batch.schema)
+        if encoder_ is None:
+            encoder_ = self._encoders[batch.schema] = encoder(batch.schema)
+            header = encoder_.write_header()
+            if len(self._encoders) == 1:
+                self._copy.write(header)
+        self._copy.write(encoder_.write_batch(batch))
+
+    def text(self, batch: pa.RecordBatch) -> None:
+        self.close()
+        data = io.BytesIO()
+        # strings are quoted and NULLs left empty: COPY CSV reads "" as '' and nothing as NULL
+        pa_csv.write_csv(batch, data, pa_csv.WriteOptions(include_header=False))
+        with self._cur.copy(self._statement("FORMAT csv")) as copy:
+            copy.write(data.getvalue())
+        self.stored += self._cur.rowcount
+
+    def close(self) -> None:
+        if self._copy is None:
+            return
+        copy, self._copy = self._copy, None
+        copy.write(next(iter(self._encoders.values())).finish())
+        self._encoders = {}
+        self._open.close()  # ends the COPY: the server's error, if any, is raised here
+        self.stored += self._cur.rowcount
+
+
 def copy_rows(conn: psycopg.Connection, load_seq: int, schema: pa.Schema,
               batches: Iterable[pa.RecordBatch]) -> tuple[int, Decimal]:
-    """Binary-COPY `batches` (all of `schema`, which must match SQL_COLUMNS in order) into the
-    load's table; return (rows the server stored, Σ BilledCost sent)."""
-    encoder_, billed = encoder(schema), Decimal(0)
-    with conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)")
-                      .format(table(load_seq), COPY_COLUMNS), writer=_SendingThread(cur)) as copy:
-            copy.write(encoder_.write_header())
-            for batch in batches:
-                if batch.num_rows:
-                    copy.write(encoder_.write_batch(batch))
-                    billed += pc.sum(batch.column("BilledCost")).as_py() or Decimal(0)
-            copy.write(encoder_.finish())
-        return cur.rowcount, billed
+    """COPY `batches` (all of `schema`, which must match SQL_COLUMNS in order) into the
+    load's table, every decimal digit for digit; return (rows the server stored, Σ
+    BilledCost sent). A failing COPY raises and leaves the transaction to roll back."""
+    billed = Decimal(0)
+    with conn.cursor() as cur, _Copier(cur, load_seq) as copier:
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            narrowed = narrow_batch(batch)
+            if narrowed is None:
+                copier.text(batch)
+            else:
+                copier.binary(narrowed)
+            with localcontext(EXACT):  # the default 28 digits would round a 76-digit sum
+                billed += pc.sum(batch.column("BilledCost")).as_py() or Decimal(0)
+        copier.close()
+        return copier.stored, billed
 
 
 def delete_chunk(conn: psycopg.Connection, load_seq: int, chunk_id: str) -> int:

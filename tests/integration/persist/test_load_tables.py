@@ -59,3 +59,42 @@ def test_the_send_queue_is_the_bounded_one():
     # the sending thread replaces psycopg's private queue; fail loudly if psycopg renames it
     assert "self._queue.put(" in inspect.getsource(QueuedLibpqWriter.write)
     assert "self._queue.get()" in inspect.getsource(QueuedLibpqWriter.worker)
+
+
+# Real values that numeric(38,18) refused: an AWS CUR cost with 21 places, an EA amortized
+# cost with 28, GCP pricing-unit quantities in float E-notation next to byte-seconds ~1e17.
+LONG_COST = "0.078035218197112280184"
+EA_COST = "0.0000000072922557592391990000"
+TINY_QUANTITY, HUGE_QUANTITY = "1.1641532182693481E-10", "123456789012345678"
+
+
+def _stored(conn) -> list[tuple]:
+    return conn.execute(psycopg.sql.SQL(
+        "SELECT billed_cost, effective_cost, pricing_quantity, charge_description, tags::text, "
+        "charge_period_start, x_idempotency_key FROM {} ORDER BY x_row_ordinal")
+        .format(load_tables.table(LOAD_SEQ))).fetchall()
+
+
+def test_long_decimals_are_stored_digit_for_digit_binary_or_text(load_table):
+    sv = slice_version()
+    rows = focus_rows(sv, "00000", ["1.25", LONG_COST, EA_COST, "2.5", "3.75", "4.5"])
+    # rows 2-3: one column mixing 1e17 and 1e-10 (44 digits): no decimal128 holds it
+    for row, quantity in zip(rows, [None, None, TINY_QUANTITY, HUGE_QUANTITY, "7", None]):
+        row["PricingQuantity"] = None if quantity is None else Decimal(quantity)
+    batches = [pa.RecordBatch.from_pylist(rows[i:i + 2], schema=SCHEMA) for i in range(0, 6, 2)]
+    stored, billed = load_tables.copy_rows(load_table, LOAD_SEQ, SCHEMA, batches)
+    load_table.commit()
+    assert stored == 6
+    assert billed == sum(Decimal(r["BilledCost"]) for r in rows)
+    got = _stored(load_table)
+    assert [g[0] for g in got] == [r["BilledCost"] for r in rows]
+    assert str(got[1][0]) == LONG_COST and got[2][0] == Decimal(EA_COST)
+    assert [g[2] for g in got] == [r["PricingQuantity"] for r in rows]
+    assert got[2][2] == Decimal(TINY_QUANTITY) and got[3][2] == Decimal(HUGE_QUANTITY)
+    # the batch sent as text keeps every other column too
+    assert [g[3] for g in got] == [r["ChargeDescription"] for r in rows]
+    assert {g[4] for g in got} == {'{"team": "data"}'}
+    assert [g[5] for g in got] == [r["ChargePeriodStart"] for r in rows]
+    assert [g[6] for g in got] == [r["x_idempotency_key"] for r in rows]
+    count, total, effective = load_tables.count_and_totals(load_table, LOAD_SEQ)
+    assert (count, total, effective) == (6, billed, billed)

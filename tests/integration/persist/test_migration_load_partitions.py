@@ -10,6 +10,7 @@ import pytest
 from psycopg import sql
 
 from include.ingest.persist import load_tables
+from include.ingest.persist.decimal_narrowing import narrow_batch
 from include.ingest.persist.migrate import MigrationError, migrate, migration_files
 from include.ingest.persist.publish import publish
 from include.ingest.persist.ledger import begin_load
@@ -41,7 +42,7 @@ def old_warehouse(postgres_admin_url):
 
 
 def _copy(conn, table: str, sv, chunk_id: str, costs: list[str]) -> None:
-    rows = batches(sv, chunk_id, costs)
+    rows = [narrow_batch(b) for b in batches(sv, chunk_id, costs)]  # pgpq takes decimal128
     encoder = load_tables.encoder(rows[0].schema)
     with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
             sql.Identifier(*table.split(".")), load_tables.COPY_COLUMNS)) as copy:

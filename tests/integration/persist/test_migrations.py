@@ -20,7 +20,7 @@ def test_line_items_columns_match_the_focus_schema(warehouse):
         "WHERE table_schema = 'billing' AND table_name = 'line_items' "
         "ORDER BY ordinal_position").fetchall()
     expected = [(sql_name(c.name), PG_TYPE[c.type], "YES" if c.nullable else "NO",
-                 {"Decimal": 18, "Integer": 0}.get(c.type)) for c in COLUMNS]
+                 {"Integer": 0}.get(c.type)) for c in COLUMNS]  # numeric: no fixed scale (0010)
     # + the partition key: the load whose table holds the row (migration 0006)
     assert cols == expected + [("x_load_seq", "bigint", "NO", 0)]
 

@@ -19,10 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from include.ingest.billing.focus import MONEY, MONEY_SCALE, TIMESTAMP
+from include.ingest.billing.focus import MONEY, MONEY_LIMIT, MONEY_SCALE, TIMESTAMP
 
 Problems = dict[int, str]
-_LIMIT = Decimal(10) ** (MONEY.precision - MONEY_SCALE)
 _NULL_STRING = pa.scalar(None, pa.string())
 
 
@@ -52,10 +51,12 @@ def _decimal_from_text(text: str) -> tuple[Decimal | None, str | None]:
         return None, "not a number"
     if not value.is_finite():
         return None, "not a finite number"
+    # Only what MONEY cannot hold exactly is refused; any value a provider publishes
+    # within 38 integer and 38 decimal digits is kept digit for digit.
     if value.as_tuple().exponent < -MONEY_SCALE:  # type: ignore[operator]
-        return None, f"more than {MONEY_SCALE} decimal places"
-    if abs(value) >= _LIMIT:
-        return None, f"magnitude of 1e{MONEY.precision - MONEY_SCALE} or more"
+        return None, f"more than {MONEY_SCALE} decimal places, the most stored exactly"
+    if abs(value) >= MONEY_LIMIT:
+        return None, f"magnitude of 1e{MONEY.precision - MONEY_SCALE} or more, beyond the stored range"
     return value, None
 
 

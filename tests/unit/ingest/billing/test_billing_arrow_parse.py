@@ -29,12 +29,12 @@ def test_decimals_from_text_exact_with_e_notation():
 
 
 def test_decimals_report_each_bad_value():
-    values, problems = arrow_parse.decimals(pa.array(["1.0", "abc", "1e-19", "1e25", "inf", " 2.5 ", "1_000"]))
+    values, problems = arrow_parse.decimals(pa.array(["1.0", "abc", "1e-39", "1e38", "inf", " 2.5 ", "1_000"]))
     assert values.to_pylist() == [Decimal("1.0"), None, None, None, None, Decimal("2.5"), None]
     assert problems == {
         1: "expected an exact decimal number, got 'abc' (not a number)",
-        2: "expected an exact decimal number, got '1e-19' (more than 18 decimal places)",
-        3: "expected an exact decimal number, got '1e25' (magnitude of 1e20 or more)",
+        2: "expected an exact decimal number, got '1e-39' (more than 38 decimal places, the most stored exactly)",
+        3: "expected an exact decimal number, got '1e38' (magnitude of 1e38 or more, beyond the stored range)",
         4: "expected an exact decimal number, got 'inf' (not a finite number)",
         6: "expected an exact decimal number, got '1_000' (not a number)",
     }
@@ -96,9 +96,12 @@ def test_decimal_ops_round_half_even_and_widen():
     a = pa.array([Decimal("0.000000000000000005"), Decimal("99999999999999999999"), None], MONEY)
     b = pa.array([Decimal("0.5"), Decimal("1"), Decimal("1")], MONEY)
     product, overflow = decimal_ops.multiply(a, b)
-    assert product.to_pylist()[0] == Decimal("0.000000000000000002")  # 2.5e-18 -> half to even
+    assert product.to_pylist()[0] == Decimal("0.0000000000000000025")  # exact: 38 places kept
     assert overflow == [] and product.to_pylist()[1] == Decimal("99999999999999999999")
-    big = pa.array([Decimal("99999999999999999999")], MONEY)
+    tiny = pa.array([Decimal("0.00000000000000000000000000000000000005")], MONEY)  # 5e-38
+    halved, _ = decimal_ops.multiply(tiny, pa.array([Decimal("0.5")], MONEY))
+    assert halved.to_pylist() == [Decimal("2E-38")]  # 2.5e-38 -> half to even at the 38th place
+    big = pa.array([Decimal("99999999999999999999999999999999999999")], MONEY)
     result, overflow = decimal_ops.multiply(big, pa.array([Decimal("10")], MONEY))
     assert overflow == [0] and result.to_pylist() == [None]
     total = decimal_ops.add(pa.array([Decimal("0.1")], MONEY), pa.array([Decimal("0.2")], MONEY))

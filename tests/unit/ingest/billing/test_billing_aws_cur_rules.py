@@ -177,7 +177,7 @@ def test_bad_number_is_quarantined_with_its_line_and_the_rest_survives():
         ({"lineItem/UsageStartDate": "04/11/2023 23:00"}, "lineItem/UsageStartDate: expected an ISO-8601 UTC timestamp"),
         ({"lineItem/UnblendedCost": ""}, "expected lineItem/UnblendedCost, got an empty value"),
         ({"lineItem/UnblendedCost": "NaN"}, "lineItem/UnblendedCost: expected an exact decimal number, got 'NaN'"),
-        ({"lineItem/UnblendedCost": "1E-19"}, "(more than 18 decimal places)"),
+        ({"lineItem/UnblendedCost": "1E-39"}, "(more than 38 decimal places, the most stored exactly)"),
         ({"lineItem/LineItemType": "Mystery"}, "expected lineItem/LineItemType in ["),
         ({"lineItem/LineItemType": ""}, "expected lineItem/LineItemType, got an empty value"),
         ({"bill/BillingPeriodStartDate": "2023-10-01T00:00:00.000Z"}, "expected bill/BillingPeriodStartDate at the start of 2023-11"),

@@ -51,7 +51,7 @@ def test_columns_cover_every_mandatory_column_then_x_columns():
 
 def test_arrow_schema_types():
     assert SCHEMA.names == [c.name for c in COLUMNS]
-    assert SCHEMA.field("BilledCost").type == MONEY == pa.decimal128(38, 18)
+    assert SCHEMA.field("BilledCost").type == MONEY == pa.decimal256(76, 38)
     assert SCHEMA.field("ChargePeriodStart").type == TIMESTAMP == pa.timestamp("us", tz="UTC")
     assert SCHEMA.field("Tags").metadata[b"focus_type"] == b"JSON"
     assert not SCHEMA.field("BilledCost").nullable and SCHEMA.field("ChargeClass").nullable
@@ -110,7 +110,7 @@ def test_rule_violations(changes, reason):
         ({"ChargePeriodStart": dt.datetime(2023, 11, 4)}, "expected a timezone-aware UTC datetime for ChargePeriodStart"),
         ({"ChargePeriodStart": dt.datetime(2023, 11, 4, tzinfo=dt.timezone(dt.timedelta(hours=1)))}, "expected a timezone-aware UTC"),
         ({"Bogus": 1}, "unexpected column 'Bogus'"),
-        ({"BilledCost": Decimal("1E-19")}, "expected values that fit the FOCUS schema (money: 18 decimal places)"),
+        ({"BilledCost": Decimal("1E-39")}, "expected values that fit the FOCUS schema (money: up to 38 integer and 38 decimal digits)"),
         ({"BilledCost": Decimal("NaN")}, "expected a finite Decimal for BilledCost"),
         ({"x_row_ordinal": "0"}, "expected int for x_row_ordinal"),
     ],

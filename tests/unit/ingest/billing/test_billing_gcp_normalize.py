@@ -24,14 +24,17 @@ def cell(value, spec):
     return {"v": str(value)}
 
 
-def row(cost, credits=(), month="202401", start="1.7041392E9", adjustment=None, cost_type="regular"):
+USAGE = {"amount": "3600", "unit": "seconds", "amount_in_pricing_units": "1", "pricing_unit": "hour"}
+
+
+def row(cost, credits=(), month="202401", start="1.7041392E9", adjustment=None, cost_type="regular", usage=None):
     nested = {"billing_account_id": ACCOUNT, "service": {"id": "6F81-5844-456A", "description": "Compute Engine"},
               "sku": {"id": "CF4E-A0C7-E3BF", "description": "N2 Instance Core"},
               "usage_start_time": start, "usage_end_time": str(Decimal(start) + 3600),
               "project": {"id": "prod-1", "name": "Prod 1"}, "labels": [{"key": "env", "value": "prod"}],
               "location": {"region": "us-central1", "zone": "us-central1-a"}, "export_time": "1.7042E9",
               "cost": cost, "currency": "USD", "credits": [{"name": "SUD", "amount": a} for a in credits],
-              "usage": {"amount": "3600", "unit": "seconds", "amount_in_pricing_units": "1", "pricing_unit": "hour"},
+              "usage": usage or USAGE,
               "invoice": {"month": month}, "cost_type": cost_type, "adjustment_info": adjustment,
               "seller_name": "Google LLC"}
     return {"f": [cell(nested.get(f["name"]), f) for f in FIELDS]}
