@@ -56,7 +56,8 @@ def test_a_file_in_the_landing_zone_is_used_in_place(env, catalog):
 def test_the_encoding_param_reaches_every_batch(env, catalog):
     """MARC-8 records under leader/09 = a: repaired by auto (flagged guessed), read as told by
     encoding marc-8 (not guessed) — the same stored records either way."""
-    source = str(FIXTURES / "defects" / "marc8_under_utf8_leader.mrc")
+    source = str(env / "vendor-inbox" / "marc8_under_utf8_leader.mrc")  # where sources may be
+    shutil.copy(FIXTURES / "defects" / "marc8_under_utf8_leader.mrc", source)
     stored = []
     for encoding in ("auto", "marc-8"):
         descriptors, _, summary = run_dag(source, encoding=encoding)
