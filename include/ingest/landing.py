@@ -1,4 +1,4 @@
-"""The landing zone (DESIGN.md §3): raw provider bytes and normalized files, by path.
+"""The landing zone (docs/architecture.md §3): raw provider bytes and normalized files, by path.
 
 Base URL from `INGEST_LANDING_URL` (`file://` under the project by default; `s3://` or
 `gs://` when Celery workers run on several hosts). Layout, per slice version:

@@ -1,4 +1,4 @@
-"""Celery queues of the suite (DESIGN.md §2) and which worker group consumes which.
+"""Celery queues of the suite (docs/architecture.md §2) and which worker group consumes which.
 
 Every task names its queue from here; the local stack (`Procfile`), `docker-compose.yaml`
 and the DAG tests read the same table, so a queue nobody consumes cannot slip in.

@@ -1,4 +1,4 @@
-"""Chunk cursors: Redis (fast) + PostgreSQL (durable) (DESIGN.md §5).
+"""Chunk cursors: Redis (fast) + PostgreSQL (durable) (docs/architecture.md §5).
 
 A cursor is a ``Paginator``'s saved state for one chunk of one load: the continuation
 (Azure ``nextLink``, BigQuery job + ``pageToken``), pages landed, rows done. The fetch

@@ -1,4 +1,4 @@
-"""The chunk chain every billing provider DAG wires after its `plan` task (DESIGN.md §2):
+"""The chunk chain every billing provider DAG wires after its `plan` task (docs/architecture.md §2):
 
     chunks_of → fetch (billing.fetch, provider pool) → normalize (billing.normalize)
               → persist (billing.persist) → publish → finalize (all_done: DLQ; fails the

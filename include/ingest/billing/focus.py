@@ -123,7 +123,7 @@ COLUMNS: tuple[FocusColumn, ...] = (
     _c("SubAccountId", STRING, C, True),
     _c("SubAccountName", STRING, C, True),
     _c("Tags", JSON, C, True),
-    # --- x_ extras: lineage and slice identity (DESIGN.md §4) -------------------------
+    # --- x_ extras: lineage and slice identity (docs/architecture.md §4) -------------------------
     _c("x_provider", STRING, X, False),  # aws | gcp | azure
     _c("x_billing_account", STRING, X, False),  # slice: billing account
     _c("x_billing_period", STRING, X, False),  # slice: "YYYY-MM"

@@ -1,4 +1,4 @@
-"""Deterministic row keys for exactly-once billing loads (DESIGN.md §4).
+"""Deterministic row keys for exactly-once billing loads (docs/architecture.md §4).
 
 ``idempotency_key`` = sha256 over (provider, billing account, billing period, version
 token, chunk id, row ordinal). The same input row of the same delivery always gets the

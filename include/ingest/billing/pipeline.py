@@ -1,4 +1,4 @@
-"""The steps of a billing DAG run, provider-agnostic past `fetch` (DESIGN.md §3–§4).
+"""The steps of a billing DAG run, provider-agnostic past `fetch` (docs/architecture.md §3–§4).
 
 plan → fetch (per chunk) → normalize (per chunk) → persist (per chunk) → publish → finalize.
 Every step takes and returns small JSON descriptors (paths, counts, ids) — XCom never

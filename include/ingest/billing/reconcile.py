@@ -1,4 +1,4 @@
-"""Reconciliation: what a provider declares for a slice against what we hold (DESIGN.md §4).
+"""Reconciliation: what a provider declares for a slice against what we hold (docs/architecture.md §4).
 
 Two moments, one table (``billing.reconciliation``, one row per measure per check):
 

@@ -1,5 +1,5 @@
 """Reading one byte range of a file in blocks: the batches of every catalog reader are
-byte ranges [start, end) of the landed file (DESIGN.md §6)."""
+byte ranges [start, end) of the landed file (docs/architecture.md §6)."""
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,4 @@
-"""Match keys and fingerprints of catalog records (pure functions; DESIGN.md §6).
+"""Match keys and fingerprints of catalog records (pure functions; docs/architecture.md §6).
 
 * OCLC number: 035 $a values prefixed `(OCoLC)` (and 001 when 003 = OCoLC); the prefixes
   ocm / ocn / on and leading zeros are stripped and the number is kept as an int. 035 $z

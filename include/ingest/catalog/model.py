@@ -1,6 +1,6 @@
 """What every catalog reader yields: a parsed record or a bad-record value, never an exception.
 
-A reader never stops a file at a bad record (DESIGN.md §6): it yields `BadRecord` with the
+A reader never stops a file at a bad record (docs/architecture.md §6): it yields `BadRecord` with the
 exact bytes, where they are in the file and why they were rejected, and goes on with the
 next record. `ordinal` is the record's position in the file (0-based, counting bad
 records too, like FOLIO's `sourceRecordOrder`), so the result log accounts for every record.

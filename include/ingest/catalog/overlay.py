@@ -1,4 +1,4 @@
-"""What to do with each incoming record of a batch (pure: no I/O; DESIGN.md §6).
+"""What to do with each incoming record of a batch (pure: no I/O; docs/architecture.md §6).
 
 Matching: an earlier record of the same file wins first (→ `duplicate_in_file`), then
 existing catalog records by key priority — OCLC number, then control number (001 in its

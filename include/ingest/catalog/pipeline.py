@@ -1,4 +1,4 @@
-"""One batch end to end: read its byte range, key every record, commit it (DESIGN.md §6).
+"""One batch end to end: read its byte range, key every record, commit it (docs/architecture.md §6).
 
 This is what the mapped `marc21.parse` task runs, and what the benchmark measures. Parsing
 happens before the store's transaction (it is the slow part), so batches of one run parse

@@ -1,7 +1,7 @@
 """Plan an ingest: land the input (raw first), detect its format, cut it into batches.
 
 A batch is a JSON descriptor — file URL, checksum, format, byte range, first ordinal,
-record count, overlay policy, MARC encoding — never records (DESIGN.md §3: XCom carries descriptors).
+record count, overlay policy, MARC encoding — never records (docs/architecture.md §3: XCom carries descriptors).
 Cutting is streamed over the file (record terminators, record start tags or lines), so
 planning a multi-GB file holds one block in memory.
 """

@@ -1,4 +1,4 @@
-"""Roll back one committed batch (DESIGN.md §6; Koha's "undo import", per record).
+"""Roll back one committed batch (docs/architecture.md §6; Koha's "undo import", per record).
 
 Under the catalog write lock, in one transaction, for every version the batch wrote:
 * the record still shows that version → it is restored to the version the batch replaced

@@ -1,4 +1,4 @@
-"""Commit one batch to the versioned catalog store, exactly once (DESIGN.md §6).
+"""Commit one batch to the versioned catalog store, exactly once (docs/architecture.md §6).
 
 `commit_batch` runs in one transaction under the catalog write lock (an advisory lock:
 matching must see every earlier batch's records, or two batches of a run could both

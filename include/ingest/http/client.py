@@ -2,7 +2,7 @@
 
 No network code lives here: the caller passes ``send`` (e.g. ``lambda: session.get(url)``)
 and ``sleep``; tests pass fakes for both. The loop implements the two tiers of
-DESIGN.md §5:
+docs/architecture.md §5:
 
 * short waits/backoffs (``<= settings.short_wait_threshold_s``) are slept in-task;
 * a long wait raises ``ThrottledError(wait_s)`` so the attempt ends, the worker slot is

@@ -1,4 +1,4 @@
-"""The one error table: what to do with an HTTP outcome (DESIGN.md §5).
+"""The one error table: what to do with an HTTP outcome (docs/architecture.md §5).
 
 ``classify(Outcome) -> Decision`` is a pure function of its inputs (give it ``now`` and a
 seeded ``rng`` and it is fully deterministic). Every fetcher routes its responses and
@@ -164,7 +164,7 @@ class Decision:
 
 def is_short_wait(delay_s: float, threshold_s: float = DEFAULT_SETTINGS.short_wait_threshold_s) -> bool:
     """True when ``delay_s`` should be slept in-task; False means end the attempt and let
-    Airflow retry later (freeing the Celery worker slot) -- the two tiers of DESIGN.md §5."""
+    Airflow retry later (freeing the Celery worker slot) -- the two tiers of docs/architecture.md §5."""
     return delay_s <= threshold_s
 
 

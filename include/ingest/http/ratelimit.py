@@ -1,4 +1,4 @@
-"""A rate limiter shared by every worker, in Redis (DESIGN.md §5).
+"""A rate limiter shared by every worker, in Redis (docs/architecture.md §5).
 
 Providers state quotas as "N requests per W seconds per tenant" (Azure Cost Management:
 12 QPU / 10 s). A classic token bucket refilling N/W per second lets 2N through in some

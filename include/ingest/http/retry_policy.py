@@ -1,4 +1,4 @@
-"""Airflow 3.3 ``RetryPolicy`` for ingestion tasks: the "long wait" tier of DESIGN.md §5.
+"""Airflow 3.3 ``RetryPolicy`` for ingestion tasks: the "long wait" tier of docs/architecture.md §5.
 
 A task that is throttled for longer than the in-task threshold raises
 ``ThrottledError(wait_s)`` and ends its attempt, which frees the Celery worker slot.

@@ -1,4 +1,4 @@
-"""Dead-letter queue of chunks that failed for good (DESIGN.md §4).
+"""Dead-letter queue of chunks that failed for good (docs/architecture.md §4).
 
 The finalizer of a DAG run records each failed chunk with its descriptor (enough to re-run
 it: slice version, chunk id, landing paths — never data), the error and the attempts. A

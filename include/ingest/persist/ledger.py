@@ -1,4 +1,4 @@
-"""The ledger: one row per load of a slice version (DESIGN.md §4).
+"""The ledger: one row per load of a slice version (docs/architecture.md §4).
 
 A slice is (provider, billing account, billing period); a version is the provider's
 delivery token (CUR assemblyId, Azure runId, GCP max export_time) and `version_at` orders

@@ -1,4 +1,4 @@
-"""Publish a slice version: verify it, then swap it in, in one transaction (DESIGN.md §4).
+"""Publish a slice version: verify it, then swap it in, in one transaction (docs/architecture.md §4).
 
 Under the slice's advisory lock:
 * already published → no-op (`already_published`);

@@ -1,4 +1,4 @@
-"""Load one chunk into its load's table, exactly once (DESIGN.md §4).
+"""Load one chunk into its load's table, exactly once (docs/architecture.md §4).
 
 `load_chunk` runs in one transaction under a per-(load, chunk) advisory lock: delete the
 chunk's rows if an earlier attempt committed them, binary-COPY the new ones into

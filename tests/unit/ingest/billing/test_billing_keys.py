@@ -1,4 +1,4 @@
-"""Deterministic idempotency keys (DESIGN.md §4)."""
+"""Deterministic idempotency keys (docs/architecture.md §4)."""
 
 import hashlib
 
