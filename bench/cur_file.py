@@ -7,8 +7,8 @@ import io
 import itertools
 from pathlib import Path
 
-from include.sandbox.aws.formats import cur1_columns, cur1_row
-from include.sandbox.aws.generator import line_items
+from sandbox.aws.formats import cur1_columns, cur1_row
+from sandbox.aws.generator import line_items
 
 PAYER, PERIOD = "111122223333", "2024-01"
 DISTINCT_ROWS = 100_000  # generating costs ~50 µs/row; bigger files cycle these lines

@@ -29,7 +29,7 @@ def say(message: str) -> None:
 def seed_sandbox_data(state: StackState) -> None:
     """The sandbox serves real files from `<home>/sandbox-data` (its --data dir): seed it
     with the real anonymized CUR sample so the demo ingests real provider data. Users drop
-    their own files there too (layout: include/sandbox/userdata.py)."""
+    their own files there too (layout: sandbox/userdata.py)."""
     target = state.home / "sandbox-data" / "aws-cur"
     if not target.exists():
         target.mkdir(parents=True)

@@ -13,7 +13,7 @@ import redis
 
 from devstack.celery_health import celery_executions
 from include.ingest.queues import BILLING_FETCH
-from include.sandbox.azure.records import records
+from sandbox.azure.records import records
 from tests.e2e.billing_helpers import (golden, kill_worker_running, run, sandbox, slice_snapshot, states,
                                        trigger, wait_for_task_running)
 from tests.e2e.cloud_helpers import (AZURE_ACCOUNT, AZURE_DAG, forget_slice, instant, pages_saved, task_log,

@@ -3,7 +3,7 @@ repository (real samples are copied under tests/fixtures/ with their sources and
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE_DIRS = ("include", "dags", "plugins", "devstack", "bench", "tests")
+CODE_DIRS = ("include", "sandbox", "dags", "plugins", "devstack", "bench", "tests")
 
 
 def test_nothing_reads_the_shared_folder_outside_the_repository():

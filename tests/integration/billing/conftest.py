@@ -1,8 +1,8 @@
 """A sandbox S3 with CUR deliveries, a fresh warehouse and landing zone per test."""
 import pytest
 
-from include.sandbox import Sandbox
-from include.sandbox.aws.server import s3_client
+from sandbox import Sandbox
+from sandbox.aws.server import s3_client
 
 @pytest.fixture(scope="module")
 def sandbox():

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from include.ingest.billing.reconcile import publish_reconciled
-from include.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.integration.billing.cloud_env import (RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401
                                                  load_azure_chunk, plan_azure_query, run_azure_export, scopes)
 

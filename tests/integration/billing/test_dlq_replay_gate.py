@@ -10,7 +10,7 @@ from include.ingest.billing import pipeline, tasks
 from include.ingest.billing.sources import gcp_bigquery
 from include.ingest.http.exceptions import PermanentError
 from include.ingest.persist.ledger import SliceVersion
-from include.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.integration.billing.cloud_env import cloud_env, gcp_client, load_gcp_chunk  # noqa: F401
 
 pytestmark = pytest.mark.integration

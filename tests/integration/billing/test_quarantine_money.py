@@ -14,8 +14,8 @@ from include.ingest.billing.reconcile import reconcile_published
 from include.ingest.billing.reconcile_providers import aws_probe
 from include.ingest.billing.sources import aws_cur
 from include.ingest.billing.tasks_reconcile import summarize
-from include.sandbox import Sandbox
-from include.sandbox.aws.server import s3_client
+from sandbox import Sandbox
+from sandbox.aws.server import s3_client
 from tests.integration.billing.run_cur import PAYER, report, run_slice
 
 pytestmark = pytest.mark.integration

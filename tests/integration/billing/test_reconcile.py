@@ -11,8 +11,8 @@ from include.ingest.billing.reconcile import reconcile_published
 from include.ingest.billing.reconcile_providers import azure_probe, gcp_probe
 from include.ingest.billing.tasks_reconcile import summarize
 from include.ingest.http.exceptions import PermanentError
-from include.sandbox import Sandbox
-from include.sandbox.gcp.extra_row import extra_core
+from sandbox import Sandbox
+from sandbox.gcp.extra_row import extra_core
 from tests.integration.billing.cloud_env import (RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401
                                                  gcp_client, load_azure_chunk, plan_azure_query, run_azure_export,
                                                  run_gcp, scopes)

@@ -21,8 +21,8 @@ from include.ingest.billing.sources.pages import MANIFEST, chunk_dir, page_name
 from include.ingest.http.exceptions import ThrottledError
 from include.ingest.http.retry_policy import IngestRetryPolicy
 from include.ingest.persist.ledger import SliceVersion
-from include.sandbox import Sandbox
-from include.sandbox.azure.records import records
+from sandbox import Sandbox
+from sandbox.azure.records import records
 from tests.integration.billing.cloud_env import (AZURE_ACCOUNT, RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401
                                                  load_azure_chunk, page_offset, plan_azure_query, scopes,
                                                  slice_state)

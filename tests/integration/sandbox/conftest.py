@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def _start(request: pytest.FixtureRequest, **overrides):

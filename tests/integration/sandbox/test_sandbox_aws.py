@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from include.sandbox.aws.server import s3_client
+from sandbox.aws.server import s3_client
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from include.sandbox import Sandbox
-from include.sandbox.aws.server import s3_client
+from sandbox import Sandbox
+from sandbox.aws.server import s3_client
 
 pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parents[2] / "fixtures/billing/aws-cur/sample-anonymous-aws-export-dataset.csv"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from include.sandbox import Sandbox
+from sandbox import Sandbox
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,7 +25,7 @@ def _env():
 def test_serve_prints_ready_json_and_stops_on_sigterm(tmp_path):
     ready = tmp_path / "ready.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "include.sandbox", "serve", "--host", "127.0.0.1", "--aws-port", "0", "--azure-port", "0",
+        [sys.executable, "-m", "sandbox", "serve", "--host", "127.0.0.1", "--aws-port", "0", "--azure-port", "0",
          "--gcp-port", "0", "--seed", "5", "--scale", "50", "--faults", "gcp.tabledata:503:first=1",
          "--ready-file", str(ready)],
         cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -50,13 +50,13 @@ def test_serve_prints_ready_json_and_stops_on_sigterm(tmp_path):
 
 
 def test_bad_fault_spec_exits_with_a_message():
-    proc = subprocess.run([sys.executable, "-m", "include.sandbox", "serve", "--faults", "azure.query:teapot"],
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "serve", "--faults", "azure.query:teapot"],
                           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "expected fault one of" in proc.stderr
 
 
 def test_golden_subcommand_matches_served_goldens():
-    proc = subprocess.run([sys.executable, "-m", "include.sandbox", "golden", "--seed", "9", "--scale", "40",
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "golden", "--seed", "9", "--scale", "40",
                            "--providers", "aws,azure,gcp"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     printed = {(g["provider"], g["period"]): g for g in json.loads(proc.stdout)["goldens"]}

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from include.sandbox.azure.records import records
+from sandbox.azure.records import records
 from sbx_clients import azure_pages, azure_query_url, azure_token, bq_field, bq_pages, month_body
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from include.sandbox import Sandbox
+from sandbox import Sandbox
 from sbx_clients import bq_pages
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,12 @@ import datetime as dt
 
 import pytest
 
-from include.sandbox.azure.dataset import AzureDataset
-from include.sandbox.azure.query import DATASET_MISSING, QueryError, matches, parse_body, window
-from include.sandbox.azure.results import compute
-from include.sandbox.azure.quota import QpuQuota
-from include.sandbox.azure.records import record
-from include.sandbox.config import SandboxConfig
+from sandbox.azure.dataset import AzureDataset
+from sandbox.azure.query import DATASET_MISSING, QueryError, matches, parse_body, window
+from sandbox.azure.results import compute
+from sandbox.azure.quota import QpuQuota
+from sandbox.azure.records import record
+from sandbox.config import SandboxConfig
 
 TODAY = dt.date(2024, 2, 29)
 DS = AzureDataset(SandboxConfig(scale=300))

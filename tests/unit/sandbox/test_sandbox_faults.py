@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from include.sandbox.faults import FaultPlan, FaultSpecError, parse_spec
+from sandbox.faults import FaultPlan, FaultSpecError, parse_spec
 
 
 def _fired(plan: FaultPlan, endpoint: str, n: int, tenant: str | None = None) -> list[int]:

@@ -1,11 +1,11 @@
-"""The documented BigQuery query shapes (include/sandbox/gcp/sql.py)."""
+"""The documented BigQuery query shapes (sandbox/gcp/sql.py)."""
 from __future__ import annotations
 
 import pytest
 
-from include.sandbox.gcp.aggregate import aggregate
-from include.sandbox.gcp.sql import QueryError, normalize, parse
-from include.sandbox.gcp.table import DAY_US, GeneratedTable
+from sandbox.gcp.aggregate import aggregate
+from sandbox.gcp.sql import QueryError, normalize, parse
+from sandbox.gcp.table import DAY_US, GeneratedTable
 
 GOOGLE_INVOICE_QUERY = """
 SELECT

@@ -4,13 +4,13 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from include.sandbox.aws.formats import CUR2_COST_COLUMNS, cur1_columns, cur2_batches, snake
-from include.sandbox.aws.generator import line_item, line_items, row_count
-from include.sandbox.azure.dataset import AzureDataset
-from include.sandbox.azure.records import record, records
-from include.sandbox.config import SandboxConfig
-from include.sandbox.gcp.rows import base_core, correction_core, correction_size
-from include.sandbox.gcp.table import GeneratedTable, RowFilter
+from sandbox.aws.formats import CUR2_COST_COLUMNS, cur1_columns, cur2_batches, snake
+from sandbox.aws.generator import line_item, line_items, row_count
+from sandbox.azure.dataset import AzureDataset
+from sandbox.azure.records import record, records
+from sandbox.config import SandboxConfig
+from sandbox.gcp.rows import base_core, correction_core, correction_size
+from sandbox.gcp.table import GeneratedTable, RowFilter
 
 
 def test_aws_rows_are_deterministic_and_random_access():

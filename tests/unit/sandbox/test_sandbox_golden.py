@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from include.sandbox.golden import GoldenRegistry, GoldenSlice, decimal_text, sum_decimals
-from include.sandbox.jsonio import dumps_exact
+from sandbox.golden import GoldenRegistry, GoldenSlice, decimal_text, sum_decimals
+from sandbox.jsonio import dumps_exact
 
 
 def test_sums_are_exact_and_blanks_do_not_count_as_zero():

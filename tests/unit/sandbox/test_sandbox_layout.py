@@ -1,9 +1,9 @@
 """CUR key layout and BigQuery value encodings."""
 from __future__ import annotations
 
-from include.sandbox.aws import cur_layout
-from include.sandbox.gcp.jobs import make_token, read_token
-from include.sandbox.gcp.rows import bq_micros, bq_timestamp
+from sandbox.aws import cur_layout
+from sandbox.gcp.jobs import make_token, read_token
+from sandbox.gcp.rows import bq_micros, bq_timestamp
 
 import pytest
 

@@ -2,7 +2,7 @@
 import os
 import stat
 
-from include.sandbox.tls import server_context, write_self_signed
+from sandbox.tls import server_context, write_self_signed
 
 
 def test_the_private_key_is_0600_and_the_pair_loads(tmp_path):

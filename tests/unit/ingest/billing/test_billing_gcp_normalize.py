@@ -7,7 +7,7 @@ import pyarrow as pa
 from include.ingest.billing.normalize.context import NormalizeContext
 from include.ingest.billing.normalize.gcp import invoice_period, normalize_batch
 from include.ingest.billing.sources.gcp_client import decode, flatten
-from include.sandbox.gcp.rows import STANDARD_SCHEMA
+from sandbox.gcp.rows import STANDARD_SCHEMA
 
 FIELDS = STANDARD_SCHEMA["fields"]
 ACCOUNT = "01A2B3-C4D5E6-F7A8B9"

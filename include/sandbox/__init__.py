@@ -1,7 +1,0 @@
-"""Local emulators of the billing providers (AWS CUR on S3, Azure Cost Management, GCP BigQuery
-billing export) with fault injection and golden expectations. See README.md next to this file.
-"""
-from include.sandbox.config import SandboxConfig
-from include.sandbox.sandbox import Sandbox
-
-__all__ = ["Sandbox", "SandboxConfig"]
