@@ -9,6 +9,7 @@ import uuid
 
 import psycopg
 
+from devstack.credentials import postgres_url, redis_url
 from devstack.servers import LocalPostgres, LocalRedis
 from devstack.state import ROOT, free_port
 
@@ -24,7 +25,7 @@ def bench_database():
     if not admin:
         server = LocalPostgres(HOME, free_port())
         server.start()
-        admin = f"postgresql://ingest@127.0.0.1:{server.port}/postgres"
+        admin = postgres_url(HOME, server.port, "postgres", superuser=True)
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -48,6 +49,6 @@ def bench_redis():
     server = LocalRedis(HOME, free_port())
     server.start()
     try:
-        yield f"redis://127.0.0.1:{server.port}/0"
+        yield redis_url(HOME, server.port)
     finally:
         server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from devstack.credentials import postgres_url, redis_url
 from devstack.state import ADMIN_USER, ROOT, StackState, write_private
 
 EXTERNAL_KEYS = ("INGEST_DB_URL", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
@@ -30,13 +31,13 @@ def needs_local_redis() -> bool:
 
 
 def local_pg_url(state: StackState, database: str, driver: str = "postgresql") -> str:
-    return f"{driver}://ingest@127.0.0.1:{state.ports['postgres']}/{database}"
+    """The stack's own PostgreSQL as the role that owns its databases (not a superuser)."""
+    return postgres_url(state.home, state.ports["postgres"], database, driver=driver)
 
 
 def stack_env(state: StackState) -> dict[str, str]:
     """Environment variables (name → value) for every stack process."""
     ports, ext = state.ports, external_urls()
-    redis = f"redis://127.0.0.1:{ports['redis']}"
     metadata = ext.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or local_pg_url(
         state, "airflow", "postgresql+psycopg2")
     result_backend = "db+" + metadata
@@ -64,7 +65,8 @@ def stack_env(state: StackState) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": state.secrets["api_secret_key"],
         "AIRFLOW__API_AUTH__JWT_SECRET": state.secrets["jwt_secret"],
         "AIRFLOW__API_AUTH__JWT_ISSUER": "ingest-local-stack",
-        "AIRFLOW__CELERY__BROKER_URL": ext.get("AIRFLOW__CELERY__BROKER_URL") or f"{redis}/0",
+        "AIRFLOW__CELERY__BROKER_URL": ext.get("AIRFLOW__CELERY__BROKER_URL") or redis_url(
+            state.home, ports["redis"], 0),
         "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
         "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
@@ -83,7 +85,7 @@ def stack_env(state: StackState) -> dict[str, str]:
         # jemalloc returns freed pages: peak RSS stays flat as inputs grow (ingest/memory.py)
         "ARROW_DEFAULT_MEMORY_POOL": "jemalloc",
         "INGEST_DB_URL": ext.get("INGEST_DB_URL") or local_pg_url(state, "warehouse"),
-        "INGEST_REDIS_URL": ext.get("INGEST_REDIS_URL") or f"{redis}/1",
+        "INGEST_REDIS_URL": ext.get("INGEST_REDIS_URL") or redis_url(state.home, ports["redis"], 1),
         "INGEST_LANDING_URL": os.environ.get("INGEST_LANDING_URL")
             or (state.home / "landing").as_uri(),
         # where a catalog_ingest `source` may also point (include/ingest/safety/paths.py)

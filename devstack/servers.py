@@ -18,6 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from psycopg import sql
+
+from devstack.credentials import APP_ROLE, SUPERUSER, server_password
+
 # Pinned fallbacks for machines without server binaries, installed on first need only
 # (most machines have the system servers). Checked by hand on 2026-11-22 in a bare venv:
 # both start, as root too (PostgreSQL via runuser).
@@ -78,8 +82,17 @@ def wait_for_port(port: int, what: str, timeout: float = 60.0, host: str = "127.
                       f"got no connection; see its log under the stack's logs/ directory")
 
 
+# TCP needs a password (scram); the socket lives in the 0700 data dir, so only the server's
+# own OS user (and root) can use it — that is how the passwords are set.
+PG_HBA = """local all all trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
+
 class LocalPostgres:
-    """A PostgreSQL cluster in `<home>/pgdata`, trust auth on 127.0.0.1 only.
+    """A PostgreSQL cluster in `<home>/pgdata` on 127.0.0.1 only, passwords on TCP
+    (`devstack/credentials.py`: superuser `ingest`, owner role `ingest_app`).
 
     PostgreSQL refuses to run as root, so as root the cluster is owned by and run as the
     `postgres` system user (created by the distribution's package) or, failing that, a
@@ -87,7 +100,7 @@ class LocalPostgres:
     """
 
     def __init__(self, home: Path, port: int):
-        self.port, self.bindir = port, postgres_bindir()
+        self.home, self.port, self.bindir = Path(home), port, postgres_bindir()
         self.datadir = self._datadir(home)
         self.logfile = self.datadir.parent / "postgres.log"
 
@@ -140,10 +153,17 @@ class LocalPostgres:
             self.datadir.mkdir(parents=True, exist_ok=True)
             self.datadir.chmod(0o700)
             self._own(self.datadir)
-            result = self._pg("initdb", "-D", str(self.datadir), "-U", "ingest",
-                              "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", check=False)
+            result = self._pg("initdb", "-D", str(self.datadir), "-U", SUPERUSER,
+                              "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                              "--locale=C.UTF-8", check=False)
             if result.returncode != 0:
                 raise ServerError(f"initdb failed in {self.datadir}: {result.stderr.strip()}")
+        hba = self.datadir / "pg_hba.conf"
+        if hba.read_text() != PG_HBA:  # a cluster made before passwords: trust on TCP
+            hba.write_text(PG_HBA)
+            self._own(hba)
+            if self.is_running():
+                self._pg("pg_ctl", "reload", "-D", str(self.datadir))
         if not self.is_running():
             self.logfile.touch()
             self._own(self.logfile)
@@ -155,19 +175,62 @@ class LocalPostgres:
                 raise ServerError(f"PostgreSQL did not start on port {self.port}: "
                                   f"{result.stderr.strip()}; see {self.logfile}")
         wait_for_port(self.port, "PostgreSQL")
+        with self._socket_connection("postgres") as conn:
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(SUPERUSER), sql.Literal(server_password(self.home, "postgres-superuser"))))
+
+    def _socket_connection(self, database: str):
+        import psycopg
+        return psycopg.connect(host=str(self.datadir), port=self.port, user=SUPERUSER,
+                               dbname=database, autocommit=True)
 
     def ensure_databases(self, *names: str) -> None:
-        import psycopg
-        with psycopg.connect(f"postgresql://ingest@127.0.0.1:{self.port}/postgres",
-                             autocommit=True) as conn:
-            existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        """Each database exists and is owned by `ingest_app` (created with its password if
+        missing); a database made before the role existed is handed over to it."""
+        with self._socket_connection("postgres") as conn:
+            role = sql.Identifier(APP_ROLE)
+            password = sql.Literal(server_password(self.home, "postgres-app"))
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone():
+                conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, password))
+            else:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                                     "PASSWORD {}").format(role, password))
+            owners = dict(conn.execute("SELECT datname, pg_get_userbyid(datdba) FROM pg_database"))
             for name in names:
-                if name not in existing:
-                    conn.execute(f'CREATE DATABASE "{name}"')
+                if name not in owners:
+                    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), role))
+                elif owners[name] != APP_ROLE:
+                    conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), role))
+                    with self._socket_connection(name) as db:
+                        _hand_over_objects(db)
+
 
     def stop(self) -> None:
         if self.is_running():
             self._pg("pg_ctl", "stop", "-D", str(self.datadir), "-m", "fast", "-w")
+
+
+def _hand_over_objects(conn) -> None:
+    """Give `ingest_app` the schemas, tables, sequences, views and functions the superuser
+    created in this database before the role existed (REASSIGN OWNED cannot move objects
+    of the bootstrap superuser)."""
+    mine = "NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+    statements = conn.execute(f"""
+        SELECT format('ALTER SCHEMA %I OWNER TO {APP_ROLE}', n.nspname) FROM pg_namespace n
+         WHERE n.nspname {mine}
+        UNION ALL
+        SELECT format('ALTER TABLE %I.%I OWNER TO {APP_ROLE}', n.nspname, c.relname)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname {mine}
+           AND NOT (c.relkind = 'S' AND EXISTS (  -- serial / identity sequences follow their table
+               SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')
+                  AND d.refclassid = 'pg_class'::regclass))
+        UNION ALL
+        SELECT format('ALTER ROUTINE %s OWNER TO {APP_ROLE}', p.oid::regprocedure)
+          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname {mine}
+        """).fetchall()
+    for (statement,) in statements:
+        conn.execute(statement)
 
 
 class LocalRedis:
@@ -175,14 +238,18 @@ class LocalRedis:
 
     def __init__(self, home: Path, port: int):
         self.dir, self.port = home / "redis", port
+        self.password = server_password(home, "redis")
         self.logfile = home / "logs" / "redis.log"
         self.pidfile = self.dir / "redis.pid"
 
+    def _ask(self, command: bytes, timeout: float = 1) -> bytes:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(b"AUTH %s\r\n%s\r\n" % (self.password.encode(), command))
+            return sock.recv(64)
+
     def is_running(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+            return b"+PONG" in self._ask(b"PING")
         except OSError:
             return False
 
@@ -191,17 +258,17 @@ class LocalRedis:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(redis_server_binary()), "--port", str(self.port),
+        # the password on stdin ("-" = read config from stdin): never in the process list
+        subprocess.run([str(redis_server_binary()), "-", "--port", str(self.port),
                         "--bind", "127.0.0.1", "--daemonize", "yes", "--dir", str(self.dir),
                         "--pidfile", str(self.pidfile), "--logfile", str(self.logfile),
-                        "--appendonly", "yes", "--save", ""], check=True)
+                        "--appendonly", "yes", "--save", ""],
+                       input=f"requirepass {self.password}\n", text=True, check=True)
         wait_for_port(self.port, "Redis")
 
     def stop(self) -> None:
         if self.is_running():
-            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
-                sock.sendall(b"SHUTDOWN\r\n")
-                sock.recv(16)
+            self._ask(b"SHUTDOWN", timeout=5)
         deadline = time.monotonic() + 20
         while self.is_running() and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -12,6 +12,7 @@ import uuid
 import psycopg
 import pytest
 
+from devstack.credentials import postgres_url, redis_url
 from devstack.servers import LocalPostgres, LocalRedis
 from devstack.state import ROOT, free_port
 
@@ -34,7 +35,7 @@ def postgres_admin_url():
     server = LocalPostgres(SERVERS_HOME, free_port())
     server.start()
     try:
-        yield f"postgresql://ingest@127.0.0.1:{server.port}/postgres"
+        yield postgres_url(SERVERS_HOME, server.port, "postgres", superuser=True)
     finally:
         server.stop()
 
@@ -82,6 +83,6 @@ def redis_url():
     server = LocalRedis(SERVERS_HOME, free_port())
     server.start()
     try:
-        yield f"redis://127.0.0.1:{server.port}/0"
+        yield redis_url(SERVERS_HOME, server.port)
     finally:
         server.stop()

@@ -5,6 +5,7 @@ import time
 
 import redis
 
+from devstack.credentials import redis_url
 from devstack.servers import LocalRedis
 from devstack.state import free_port
 from include.ingest.http.client import resilient_request
@@ -19,7 +20,8 @@ def test_a_redis_restart_during_a_fetch_is_retried(tmp_path):
     server = LocalRedis(tmp_path, free_port())
     server.start()
     try:
-        limiter = SharedRateLimiter(redis.Redis(port=server.port, socket_timeout=5),
+        limiter = SharedRateLimiter(redis.Redis.from_url(redis_url(tmp_path, server.port),
+                                                         socket_timeout=5),
                                     f"blip-{time.time_ns()}", limit=10, window_s=1.0)
         sends, decisions = [], []
 
