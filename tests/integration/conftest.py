@@ -12,7 +12,7 @@ import uuid
 import psycopg
 import pytest
 
-from devstack.credentials import postgres_url, redis_url
+from devstack import credentials
 from devstack.servers import LocalPostgres, LocalRedis
 from devstack.state import ROOT, free_port
 
@@ -35,7 +35,7 @@ def postgres_admin_url():
     server = LocalPostgres(SERVERS_HOME, free_port())
     server.start()
     try:
-        yield postgres_url(SERVERS_HOME, server.port, "postgres", superuser=True)
+        yield credentials.postgres_url(SERVERS_HOME, server.port, "postgres", superuser=True)
     finally:
         server.stop()
 
@@ -83,6 +83,6 @@ def redis_url():
     server = LocalRedis(SERVERS_HOME, free_port())
     server.start()
     try:
-        yield redis_url(SERVERS_HOME, server.port)
+        yield credentials.redis_url(SERVERS_HOME, server.port)  # not the fixture
     finally:
         server.stop()
