@@ -28,7 +28,8 @@ from lxml import etree
 from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.keys import marc_key_fields
 from include.ingest.catalog.iso2709 import RecordTooLong, to_iso2709
-from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
+from include.ingest.catalog.marc import json_marc
+from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, Loss, ParsedRecord
 
 RECORD_START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?record(?=[\s/>])")
 COLLECTION_END = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?collection\s*>")
@@ -150,8 +151,9 @@ def parse_record(fragment: bytes, offset: int, ordinal: int, context: dict
     content, warnings = records[0]
     try:
         data = to_iso2709(content)
-    except RecordTooLong as exc:  # reported, never written with a corrupt length
-        return BadRecord(ordinal, offset, fragment, f"record at byte {offset}: {exc}")
+    except RecordTooLong as exc:  # kept whole, never written with a corrupt length
+        return json_marc(ordinal, offset, fragment, content, context["encoding"].lower(), False,
+                         warnings, str(exc))
     return ParsedRecord(ordinal, offset, fragment, MARC, marc=data,
                         key_fields=marc_key_fields(content), encoding=context["encoding"].lower(),
                         warnings=warnings)
@@ -224,6 +226,11 @@ def _to_marc_json(record) -> tuple[dict, list[str]]:
     if leader is None or len(leader) != 24:
         warnings.append(f"leader {leader!r} is not 24 characters; padded / cut to 24")
     leader = (leader or "").ljust(24)[:24]
+    if not leader.isascii():  # stored as it is, the record would not be UTF-8 ISO 2709
+        warnings += [Loss(f"leader/{at:02d}: expected an ASCII code, got {c!r} (U+{ord(c):04X}); "
+                          f"replaced with a blank — check the record's leader")
+                     for at, c in enumerate(leader) if not c.isascii()]
+        leader = "".join(c if c.isascii() else " " for c in leader)
     if not fields:
         raise MarcXmlError("no controlfield or datafield: expected at least one field")
     return {"leader": leader[:9] + "a" + leader[10:], "fields": fields}, warnings
