@@ -85,8 +85,8 @@ def content_end(stream: BinaryIO) -> int:
 
 
 def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, int]]:
-    """(start, end, records) byte ranges of `batch_size` records; a file without any
-    record start tag is one range (its reader reports it as one bad record)."""
+    """(start, end, records) byte ranges of `batch_size` records; none for a file without
+    any record start tag (the plan refuses a file of zero records)."""
     stop = content_end(stream)
     starts: list[int] = []
     for offset in record_offsets(stream, 0, stop):
@@ -96,8 +96,6 @@ def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, 
         starts.append(offset)
     if starts:
         yield starts[0], stop, len(starts)
-    else:
-        yield 0, stream.seek(0, io.SEEK_END), 1
 
 
 def iter_marcxml(stream: BinaryIO, start: int = 0, end: int | None = None,
@@ -141,12 +139,13 @@ def parse_record(fragment: bytes, offset: int, ordinal: int, context: dict
         error = exc.error_log.last_error if exc.error_log else None
         line, column, message = ((error.line, error.column, error.message) if error
                                  else (exc.lineno, exc.position[1], exc.msg))
-        return BadRecord(ordinal, offset, fragment, _syntax_reason(
+        return BadRecord(ordinal, offset, standalone(fragment, context), _syntax_reason(
             offset, message.strip(), line, column - len(opening) if line == 1 else column))
     except MarcXmlError as exc:
-        return BadRecord(ordinal, offset, fragment, f"record at byte {offset}: {exc}")
+        return BadRecord(ordinal, offset, standalone(fragment, context),
+                         f"record at byte {offset}: {exc}")
     if len(records) != 1:
-        return BadRecord(ordinal, offset, fragment,
+        return BadRecord(ordinal, offset, standalone(fragment, context),
                          f"expected one complete <record> at byte {offset}, got {len(records)}")
     content, warnings = records[0]
     try:
@@ -157,6 +156,19 @@ def parse_record(fragment: bytes, offset: int, ordinal: int, context: dict
     return ParsedRecord(ordinal, offset, fragment, MARC, marc=data,
                         key_fields=marc_key_fields(content), encoding=context["encoding"].lower(),
                         warnings=warnings)
+
+
+def standalone(fragment: bytes, context: dict) -> bytes:
+    """A record's bytes that parse on their own: the document's namespace declarations that
+    its start tag lacks are added to it (`<marc:record>` is unreadable without the
+    `xmlns:marc` the collection declared), so a DLQ'd record re-ingests alone once fixed."""
+    declared = context.get("namespaces", "").encode("utf-8")
+    tag = _START_TAG.match(fragment)
+    if not declared or tag is None:
+        return fragment
+    own = {d.split(b"=")[0].strip() for d in _NS_DECL.findall(tag.group(2))}
+    missing = b"".join(d for d in _NS_DECL.findall(declared) if d.split(b"=")[0].strip() not in own)
+    return fragment[:tag.end(1)] + missing + fragment[tag.end(1):]
 
 
 _UNCLOSED = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and catalog-fragment")

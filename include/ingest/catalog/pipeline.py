@@ -128,10 +128,19 @@ def ingest_batch(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter 
 
 def _ingest(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter | None) -> dict:
     if bloom is None:
-        return _commit(conn, descriptor, parse_batch(descriptor), None, None)
+        return _commit(conn, descriptor, _parse(conn, descriptor, None), None, None)
     with Screening(conn, bloom) as screening:
-        items = parse_batch(descriptor, screening)
+        items = _parse(conn, descriptor, screening)
         return _commit(conn, descriptor, items, bloom, screening)
+
+
+def _parse(conn, descriptor: dict, screening: Screening | None) -> list:
+    """parse_batch, with a failure noted on the batch (the summary names it) and raised."""
+    try:
+        return parse_batch(descriptor, screening)
+    except Exception as exc:
+        record_failure(conn, descriptor["batch_id"], f"reading the batch failed: {exc}")
+        raise
 
 
 def _commit(conn, descriptor: dict, items: list, bloom: BloomFilter | None,
