@@ -23,19 +23,23 @@ from __future__ import annotations
 
 import unicodedata
 
-from pymarc import marc8_mapping
-
 BASIC_LATIN, ANSEL, EACC = 0x42, 0x45, 0x31
 _TECHNIQUE_1 = {ord("g"): 0x67, ord("b"): 0x62, ord("p"): 0x70, ord("s"): BASIC_LATIN}
 _G0 = frozenset(b"(,$")  # ESC ( F, ESC , F, ESC $ F, ESC $ , F
 _G1 = frozenset(b")-")  # ESC ) F, ESC - F, ESC $ ) F, ESC $ - F
 REPLACEMENT = "\ufffd"
+marc8_mapping = None  # pymarc's tables, loaded by the first Marc8Field
 
 
 class Marc8Field:
     """Converts the subfields of one field in order; `losses` says what could not be."""
 
     def __init__(self, where: str):
+        global marc8_mapping
+        if marc8_mapping is None:
+            # imported on first use: pymarc.marc8_mapping is an 800 KB table (tens of MB
+            # while it compiles without a .pyc) that a process reading UTF-8 never needs
+            from pymarc import marc8_mapping
         self.where = where
         self.g0, self.g1 = BASIC_LATIN, ANSEL
         self._lost: list[str] = []

@@ -77,8 +77,7 @@ class Prepared:
     warnings: list[str]
 
     @property
-    def lossy(self) -> bool:
-        """Text was lost converting it (a `Loss` among its warnings): flagged, counted."""
+    def lossy(self) -> bool:  # text was lost converting it: flagged, counted
         return any(isinstance(w, Loss) for w in self.warnings)
 
     def bloom_items(self) -> list[str]:
@@ -97,7 +96,6 @@ KEYS_TYPES = ("text", "text", "int8")
 RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text", "bytea",
                  "jsonb", "bool")
 DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
-
 
 RECORDS = ("catalog.records (record_id, kind, current_version, last_version, created_batch, "
            "updated_batch)")
@@ -119,11 +117,7 @@ def _copy(conn: psycopg.Connection, target: str, types: tuple[str, ...]):
 
 def _json(text: str | None) -> Jsonb | None:
     """Already-serialized JSON for a jsonb column (a plain str would become a JSON string)."""
-    return None if text is None else Jsonb(text, dumps=_as_is)
-
-
-def _as_is(text: str) -> str:
-    return text
+    return None if text is None else Jsonb(text, dumps=str)
 
 
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
