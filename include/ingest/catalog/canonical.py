@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 
 from include.ingest.catalog.iso2709 import MarcError, RecordTooLong, decode_record, to_iso2709
 
+# UTF-8 lead bytes below 0xCC encode code points below U+0300 (Latin-1, Latin Extended,
+# IPA), none of which NFC changes or composes with: text made only of them is NFC, checked
+# in C without decoding (the common case of European records)
+_BELOW_U0300 = re.compile(rb"[\x00-\xcb]*")
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -52,7 +57,8 @@ def marc_digest(marc: bytes) -> tuple[str, str | None]:
         if labelled:
             return sha, None
         return hashlib.sha256(marc[:9] + b"a" + marc[10:]).hexdigest(), sha
-    if labelled and unicodedata.is_normalized("NFC", marc[int(marc[12:17]):].decode("utf-8")):
+    if labelled and (_BELOW_U0300.fullmatch(marc) or unicodedata.is_normalized(
+            "NFC", marc[int(marc[12:17]):].decode("utf-8"))):
         return sha, None
     try:
         canonical = to_iso2709(canonical_content(decode_record(marc, "utf-8")[0]))
