@@ -55,13 +55,15 @@ def run_summary(conn: psycopg.Connection, run_id: str) -> dict:
     """Counts over every batch of a run, and the batches that are not committed."""
     rows = conn.execute(
         f"SELECT batch_id, state, records_planned, records_in, {', '.join(COUNT_COLUMNS)}, "
-        f" last_error FROM catalog.batches WHERE run_id = %s ORDER BY batch_no",
+        f" lossy, last_error FROM catalog.batches WHERE run_id = %s ORDER BY batch_no",
         (run_id,)).fetchall()
     totals = {c: sum(r[4 + i] or 0 for r in rows) for i, c in enumerate(COUNT_COLUMNS)}
     return {"run_id": run_id, "batches": len(rows),
             "records_planned": sum(r[2] for r in rows),
             "records_in": sum(r[3] or 0 for r in rows), **totals,
             "dlq": totals["errors"],
+            # stored with text their conversion could not recover (record_results.lossy)
+            "lossy": sum(r[-2] or 0 for r in rows),
             "not_committed": [{"batch_id": r[0], "state": r[1], "last_error": r[-1]}
                               for r in rows if r[1] == "staged"]}
 

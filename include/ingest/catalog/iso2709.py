@@ -17,10 +17,10 @@ was found; the file reader (marc.py) turns it into a BadRecord, or first tries t
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 
-from include.ingest.catalog.model import KeyFields
+from include.ingest.catalog.marc8 import Marc8Field
+from include.ingest.catalog.model import KeyFields, Loss
 
 FT = 0x1E
 MAX_RECORD_BYTES = 99_999  # 5-digit record length (leader/00-04)
@@ -45,32 +45,13 @@ class LengthMismatch(MarcError):
 
 
 class RecordTooLong(ValueError):
-    """The record cannot be written as ISO 2709; write MARCXML instead."""
+    """The record cannot be written as ISO 2709 (the readers store it as MARC-in-JSON)."""
 
 
 def _digits(raw: bytes, what: str) -> int:
     if not raw.isdigit():
         raise MarcError(f"{what}: expected {len(raw)} digits, got {raw!r}")
     return int(raw)
-
-
-def _marc8(data: bytes, where: str, warnings: list[str]) -> str:
-    if data.isascii() and b"\x1b" not in data:
-        return data.decode("ascii")
-    # imported on first use: pymarc.marc8 loads an 800 KB mapping table (tens of MB while
-    # it compiles without a .pyc), which a process reading only UTF-8 records never needs
-    from pymarc.marc8 import MARC8ToUnicode
-
-    messages = io.StringIO()
-    try:
-        # pymarc reports unmappable characters on stderr and substitutes a space
-        with contextlib.redirect_stderr(messages):
-            text = MARC8ToUnicode(quiet=False).translate(data)
-    except (IndexError, TypeError, UnicodeDecodeError, ValueError) as exc:
-        raise MarcError(f"{where}: MARC-8 data cannot be converted ({exc}); convert the file "
-                        f"with yaz-marcdump -f marc8 -t utf8 and re-ingest") from exc
-    warnings.extend(f"{where}: {line}" for line in messages.getvalue().splitlines())
-    return text
 
 
 def choose_encoding(chunk: bytes, flag: str) -> tuple[str, bool]:
@@ -92,8 +73,13 @@ def _data_field(tag: str, raw: bytes, encoding: str, warnings: list[str]) -> dic
     if encoding == "marc-8":
         parts = raw.split(b"\x1f")
         indicators = parts[0].decode("latin-1")
-        subfields = [{p[:1].decode("latin-1"): _marc8(p[1:], f"{tag}${p[:1].decode('latin-1')}",
-                                                       warnings)} for p in parts[1:] if p]
+        if raw.isascii() and b"\x1b" not in raw:
+            subfields = [{p[:1].decode(): p[1:].decode()} for p in parts[1:] if p]
+        else:  # one converter per field: an escape stays in effect to the end of the field
+            convert = Marc8Field(f"field {tag}")
+            subfields = [{p[:1].decode("latin-1"): convert.text(p[1:])} for p in parts[1:] if p]
+            if convert.loss:
+                warnings.append(Loss(convert.loss))
     else:
         text = raw.decode(encoding)  # UnicodeDecodeError: reported by decode_record
         parts = text.split("\x1f")
@@ -123,31 +109,37 @@ def _directory_error(directory: bytes) -> MarcError:
     return MarcError("directory is malformed")  # unreachable for a directory of 12-byte entries
 
 
-def _head(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
-    """(base address, directory, (tag, length, offset) entries) of a framed record, checked."""
+def _head(chunk: bytes, check_length: bool = True
+          ) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
+    """(base address, directory, (tag, length, offset) entries) of a framed record, checked;
+    `check_length=False` once the caller knows leader/00-04 miscounts (LengthMismatch)."""
     size = len(chunk)
-    if size > MAX_RECORD_BYTES:
-        raise MarcError(f"record is {size:,} bytes; ISO 2709 allows at most 99,999 (5-digit "
-                        f"length): re-export it as MARCXML")
     if size < 26:
         raise MarcError(f"expected at least 26 bytes (leader, directory end, terminator), "
                         f"got {size}")
     if b"\x00" in chunk:
-        raise MarcError(f"NUL byte at record byte {chunk.index(0)}; MARC data cannot hold it")
-    declared = _digits(chunk[0:5], "leader/00-04 (record length)")
-    if declared != size:
-        raise _length_error(chunk, declared)
+        raise MarcError(f"NUL byte at record byte {chunk.index(0)}: expected MARC data, which "
+                        f"cannot hold it; fix the record at its source and re-ingest")
+    if check_length:
+        declared = chunk[0:5]
+        # a writer with no room for a longer length writes zeros, nines or garbage there
+        if not declared.isdigit() or int(declared) != size:
+            raise _length_error(chunk, declared)
     return _structure(chunk)
 
 
-def _length_error(chunk: bytes, declared: int) -> MarcError:
+def _length_error(chunk: bytes, declared: bytes) -> MarcError:
     """LengthMismatch if the directory's last field ends at the terminator, else MarcError."""
-    message = f"leader/00-04 says {declared} bytes, got {len(chunk)} up to the record terminator"
+    said = (f"{int(declared)} bytes" if declared.isdigit()
+            else f"{declared.decode('latin-1')!r} (expected 5 digits)")
+    message = f"leader/00-04 says {said}, got {len(chunk)} up to the record terminator"
     with contextlib.suppress(MarcError):
         base, _, entries = _structure(chunk)
         if max(base + int(at) + int(n) for _, n, at in entries) == len(chunk) - 1:
             return LengthMismatch(f"{message}, where the directory's last field ends")
-    return MarcError(f"{message}: the record is truncated or its length is wrong")
+    return MarcError(f"{message}: the record is truncated or its length is wrong (its "
+                     f"directory does not end at the terminator either); re-fetch or re-export "
+                     f"it")
 
 
 def _structure(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes]]]:
@@ -155,24 +147,29 @@ def _structure(chunk: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes, bytes
     size = len(chunk)
     base = _digits(chunk[12:17], "leader/12-16 (base address of data)")
     if not 25 <= base < size:
-        raise MarcError(f"base address {base} is outside the record (expected 25..{size - 1})")
+        raise MarcError(f"leader/12-16 (base address of data): expected 25..{size - 1}, got "
+                        f"{base}; the leader is damaged — re-export the record")
     if chunk[base - 1] != FT:
-        raise MarcError(f"expected the directory to end with 0x1E at byte {base - 1}, got "
-                        f"0x{chunk[base - 1]:02x}")
+        raise MarcError(f"expected the directory to end with 0x1E at byte {base - 1} (leader/"
+                        f"12-16), got 0x{chunk[base - 1]:02x}; the leader or directory is "
+                        f"damaged — re-export the record")
     directory = chunk[24:base - 1]
     if not directory or len(directory) % 12:
         raise MarcError(f"directory is {len(directory)} bytes, expected a positive multiple "
-                        f"of 12 (one 12-byte entry per field)")
+                        f"of 12 (one 12-byte entry per field); the directory is damaged — "
+                        f"re-export the record")
     entries = _ENTRY.findall(directory)
     if len(entries) * 12 != len(directory):
         raise _directory_error(directory)
     return base, directory, entries
 
 
-def decode_record(chunk: bytes, encoding: str | None = None) -> tuple[dict, str, bool, list]:
+def decode_record(chunk: bytes, encoding: str | None = None, check_length: bool = True
+                  ) -> tuple[dict, str, bool, list]:
     """(MARC-in-JSON, input encoding, guessed, warnings) of one framed record, read as
-    `encoding` (utf-8 / marc-8) or as leader/09 and its bytes say; MarcError if it cannot."""
-    base, _, entries = _head(chunk)
+    `encoding` (utf-8 / marc-8) or as leader/09 and its bytes say; MarcError if it cannot.
+    Text a MARC-8 conversion could not recover is U+FFFD, with a `Loss` among the warnings."""
+    base, _, entries = _head(chunk, check_length)
     leader = chunk[:24].decode("latin-1")  # stray high bytes occur in real leaders
     guessed = False
     if encoding is None:
@@ -196,8 +193,8 @@ def decode_record(chunk: bytes, encoding: str | None = None) -> tuple[dict, str,
                 append(_data_field(tag, chunk[start:end - 1], encoding, warnings))
     except UnicodeDecodeError as exc:
         raise MarcError(f"field {tag}: expected {encoding} (leader/09), got byte "
-                        f"0x{exc.object[exc.start]:02x} at field byte {exc.start}; fix the "
-                        f"record's encoding and re-ingest") from exc
+                        f"0x{exc.object[exc.start]:02x} at field byte {exc.start}; re-ingest "
+                        f"with the encoding param set to the file's real encoding") from exc
     if encoding != "ascii" and leader[9] != "a":
         leader = leader[:9] + "a" + leader[10:]  # the content is Unicode now
     return {"leader": leader, "fields": fields}, encoding, guessed, warnings
@@ -287,14 +284,13 @@ def to_iso2709(content: dict) -> bytes:
                 for sub in value["subfields"] for code, text in sub.items()) + b"\x1e")
         if len(data) > MAX_FIELD_BYTES:
             raise RecordTooLong(f"field {tag} is {len(data):,} bytes; ISO 2709 allows at most "
-                                f"9,999 per field — export this record as MARCXML")
+                                f"9,999 per field")
         directory += f"{tag:>03}{len(data):04d}{len(body):05d}".encode()
         body += data
     base = 24 + len(directory) + 1
     total = base + len(body) + 1
     if total > MAX_RECORD_BYTES:
-        raise RecordTooLong(f"record is {total:,} bytes; ISO 2709 allows at most 99,999 — "
-                            f"export this record as MARCXML")
+        raise RecordTooLong(f"record is {total:,} bytes; ISO 2709 allows at most 99,999")
     leader = (content.get("leader") or "").ljust(24)[:24]
     leader = f"{total:05d}{leader[5:9]}a{leader[10:12]}{base:05d}{leader[17:]}"
     return leader.encode("latin-1") + bytes(directory) + b"\x1e" + bytes(body) + b"\x1d"

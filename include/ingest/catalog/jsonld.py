@@ -38,8 +38,8 @@ def framing(stream: BinaryIO) -> str:
         return LINES
     try:
         json.loads(data)
-    except ValueError:
-        return LINES  # several values (JSON Lines, or broken lines: reported one by one)
+    except (ValueError, RecursionError):  # several values (JSON Lines), or broken or
+        return LINES  # poison lines: reported one by one
     return DOCUMENT
 
 
@@ -104,6 +104,11 @@ def _record(data: bytes, offset: int, ordinal: int, where: str) -> ParsedRecord 
                          f"Instance subgraph per line — split the file (first 1 MiB kept)")
     try:
         value = json.loads(data)
+    except RecursionError:  # the parser's own limit: a poison line, not a batch failure
+        return BadRecord(ordinal, offset, data,
+                         f"{where} is nested too deeply to parse (JSON arrays / objects "
+                         f"nested ~1,000 levels or more); expected one BIBFRAME Instance "
+                         f"subgraph a few levels deep — fix the line and re-ingest")
     except (ValueError, UnicodeDecodeError) as exc:
         message = _POSITION.sub(lambda m: f"column {m.group(1)}", str(exc))
         return BadRecord(ordinal, offset, data,

@@ -25,6 +25,11 @@ import re
 from dataclasses import dataclass, field
 
 MATCH_ORDER = ("ocn", "control", "isbn", "content")
+MAX_OCN_DIGITS = 15  # OCLC numbers have 8-10 digits; a longer run of digits is not one
+# A btree entry holds at most ~2,700 bytes: a longer key (a 3,000-byte 001, an IRI pasted
+# with a whole record) would fail the batch's COPY. Longer control keys are kept as their
+# scope + sha256, so the record is stored and an identical record still matches it.
+MAX_KEY_BYTES = 512
 
 _OCLC = re.compile(r"^\s*\(OCoLC\)\s*(?:ocm|ocn|on)?\s*0*(\d+)\b", re.IGNORECASE)
 _OCLC_BARE = re.compile(r"^\s*(?:\(OCoLC\))?\s*(?:ocm|ocn|on)?\s*0*(\d+)\s*$", re.IGNORECASE)
@@ -43,7 +48,7 @@ def normalize_oclc(value: str | None, *, require_prefix: bool = True) -> int | N
     if not value:
         return None
     match = (_OCLC if require_prefix else _OCLC_BARE).match(value)
-    if not match:
+    if not match or len(match.group(1)) > MAX_OCN_DIGITS:  # garbage, not an OCLC number
         return None
     number = int(match.group(1))
     return number or None
@@ -100,10 +105,13 @@ class RecordKeys:
     isbns: tuple[str, ...] = ()
     control: str | None = None
     fingerprint: str = ""
-    content_sha256: str = ""
+    content_sha256: str = ""  # of the canonical form (canonical.py)
+    stored_sha256: str | None = None  # of the stored form, when it is not the canonical one
     _match: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        if self.control and len(self.control) * 4 > MAX_KEY_BYTES:  # maybe too long: measure
+            object.__setattr__(self, "control", bounded_control(self.control))
         keys = [("ocn", str(n)) for n in self.ocns]
         if self.control:
             keys.append(("control", self.control))
@@ -114,6 +122,23 @@ class RecordKeys:
 
     def match_keys(self) -> tuple[tuple[str, str], ...]:
         return self._match
+
+    def same_content(self, stored_sha: str) -> bool:
+        """Is a stored version with `stored_sha` this record's content? Versions written
+        before canonical hashing hold their stored bytes' sha256, which is `stored_sha256`."""
+        return stored_sha == self.content_sha256 or stored_sha == self.stored_sha256
+
+
+def bounded_control(control: str) -> str:
+    """`control` if it fits an index entry, else its scope (003) + "/sha256:" + the digest
+    of the whole key — deterministic, so the same record matches itself on re-ingest."""
+    if len(control.encode("utf-8")) <= MAX_KEY_BYTES:
+        return control
+    digest = hashlib.sha256(control.encode("utf-8")).hexdigest()
+    scope = control_scope(control)
+    if scope and len(scope.encode("utf-8")) <= MAX_KEY_BYTES // 2:
+        return f"{scope}/sha256:{digest}"
+    return f"sha256:{digest}"
 
 
 def control_scope(control: str) -> str:
@@ -167,7 +192,8 @@ def marc_key_fields(record: dict) -> tuple:
     return f001, f003, f005, oclc_values, isbn_values
 
 
-def marc_keys_from(key_fields: tuple, content_sha256: str) -> RecordKeys:
+def marc_keys_from(key_fields: tuple, content_sha256: str,
+                   stored_sha256: str | None = None) -> RecordKeys:
     """Keys from (001, 003, 005, [035 $a], [020 $a]) — what the ISO 2709 reader collects
     without building the record."""
     f001, f003, f005, oclc_values, isbn_values = key_fields
@@ -176,7 +202,7 @@ def marc_keys_from(key_fields: tuple, content_sha256: str) -> RecordKeys:
         ocns.insert(0, normalize_oclc(f001, require_prefix=False))
     control = (f"{f003}/{f001}" if f003 else f001) if f001 else None
     return RecordKeys(_unique(ocns), _unique([normalize_isbn(v) for v in isbn_values]), control,
-                      fingerprint(f001, f005, content_sha256), content_sha256)
+                      fingerprint(f001, f005, content_sha256), content_sha256, stored_sha256)
 
 
 def marc_keys(record: dict, content_sha256: str) -> RecordKeys:

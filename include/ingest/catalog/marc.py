@@ -22,10 +22,12 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from include.ingest.catalog.iso2709 import (LengthMismatch, MarcError, NotUtf8, RecordTooLong,
-                                            choose_encoding, decode_record, inspect, to_iso2709)
+from include.ingest.catalog.iso2709 import (MAX_RECORD_BYTES, LengthMismatch, MarcError,
+                                            NotUtf8, RecordTooLong, choose_encoding,
+                                            decode_record, inspect, to_iso2709)
 from include.ingest.catalog.byte_range import read_range
-from include.ingest.catalog.model import MARC, BadRecord, ParsedRecord
+from include.ingest.catalog.keys import marc_key_fields
+from include.ingest.catalog.model import MARC, BadRecord, Loss, ParsedRecord
 
 READ_BLOCK = 1 << 20
 MAX_FRAME_BYTES = 1 << 20  # far above any real record; bounds memory on garbage
@@ -101,29 +103,68 @@ def _overlong(big: tuple[int, bytes], frame_end: int, ordinal: int) -> BadRecord
                      f"in the landed file")
 
 
-def _frame(chunk: bytes, offset: int, ordinal: int, encoding: str = "auto"
+def _frame(raw: bytes, offset: int, ordinal: int, encoding: str = "auto"
            ) -> ParsedRecord | BadRecord:
     """One framed record → ParsedRecord holding its UTF-8 ISO 2709 bytes, or BadRecord.
 
     A leader length that only miscounts a whole record (terminator and directory agree) is
-    set right, with a warning; everything else wrong with the structure is a BadRecord."""
+    set right, with a warning — or, for a record over 99,999 bytes, which no 5-digit length
+    can count, the record is kept as MARC-in-JSON; non-ASCII leader bytes become blanks (a
+    `Loss`); everything else wrong with the structure is a BadRecord."""
+    chunk, warnings = raw, []
     try:
-        if encoding == "auto" and chunk[9:10] == b"a" and b"\x1b" not in chunk:
+        if not raw[:24].isascii():
+            chunk, warnings = _ascii_leader(raw)
+        elif encoding == "auto" and chunk[9:10] == b"a" and b"\x1b" not in chunk:
             try:  # the common case: UTF-8 as labelled, kept byte for byte
                 return ParsedRecord(ordinal, offset, chunk, MARC, chunk, None, inspect(chunk))
             except (NotUtf8, LengthMismatch):
                 pass  # maybe repairable: read again below
         try:
-            return _read(chunk, chunk, offset, ordinal, encoding, [])
+            return _read(chunk, raw, offset, ordinal, encoding, warnings)
         except LengthMismatch as exc:
+            note = f"{exc}: read by its terminator and directory"
+            if len(chunk) > MAX_RECORD_BYTES:
+                content, read_as, guessed, problems = decode_record(
+                    chunk, None if encoding == "auto" else encoding, check_length=False)
+                return json_marc(ordinal, offset, raw, content, read_as, guessed,
+                                 [*warnings, note, *problems], f"record is {len(chunk):,} bytes")
             fixed = b"%05d" % len(chunk) + chunk[5:]
-            return _read(fixed, chunk, offset, ordinal, encoding,
-                         [f"{exc}: read by its terminator and directory, leader/00-04 set to "
-                          f"{len(chunk)}"])
+            return _read(fixed, raw, offset, ordinal, encoding,
+                         [*warnings, f"{note}, leader/00-04 set to {len(chunk)}"])
     except MarcError as exc:
-        return BadRecord(ordinal, offset, chunk, str(exc))
+        return BadRecord(ordinal, offset, raw, str(exc))
     except Exception as exc:  # noqa: BLE001 — any decoder failure is this record's, not the file's
-        return BadRecord(ordinal, offset, chunk, f"cannot decode: {type(exc).__name__}: {exc}")
+        return BadRecord(ordinal, offset, raw, f"cannot decode the record ({type(exc).__name__} "
+                                               f"in the reader): expected an ISO 2709 record; "
+                                               f"its bytes are kept here — report it with them")
+
+
+def _ascii_leader(raw: bytes) -> tuple[bytes, list[str]]:
+    """The record with every non-ASCII leader byte (0x92, a Latin-1 NBSP …) made a blank:
+    leader positions hold ASCII codes only, and stored as they are they would make the
+    record invalid UTF-8. A `Loss` per byte names it."""
+    leader = bytearray(raw[:24])
+    losses = []
+    for at, byte in enumerate(raw[:24]):
+        if byte > 0x7F:
+            leader[at] = 0x20
+            losses.append(Loss(f"leader/{at:02d}: expected an ASCII code, got byte 0x{byte:02x}; "
+                               f"replaced with a blank — check the record's leader"))
+    return bytes(leader) + raw[24:], losses
+
+
+def json_marc(ordinal: int, offset: int, raw: bytes, content: dict, encoding: str,
+              guessed: bool, warnings: list[str], why: str) -> ParsedRecord:
+    """A MARC record ISO 2709 cannot hold (over 99,999 bytes, or a field over 9,999),
+    kept as MARC-in-JSON; its leader's computed lengths (00-04, 12-16) read 00000, so the
+    same record from MARCXML or ISO 2709 has the same stored form."""
+    leader = content["leader"]
+    content = {"leader": f"00000{leader[5:12]}00000{leader[17:]}", "fields": content["fields"]}
+    return ParsedRecord(ordinal, offset, raw, MARC, key_fields=marc_key_fields(content),
+                        encoding=encoding, encoding_guessed=guessed, decoded=content,
+                        warnings=[*warnings, f"{why}: more than ISO 2709 holds (99,999 bytes, "
+                                             f"9,999 per field), stored as MARC-in-JSON"])
 
 
 def _read(chunk: bytes, raw: bytes, offset: int, ordinal: int, encoding: str,
@@ -162,12 +203,13 @@ def _read(chunk: bytes, raw: bytes, offset: int, ordinal: int, encoding: str,
 
 def _converted(chunk: bytes, raw: bytes, offset: int, ordinal: int, encoding: str,
                guessed: bool, warnings: list[str]) -> ParsedRecord:
-    """A MARC-8 record converted to UTF-8 ISO 2709 (reported when it outgrows 99,999 bytes)."""
+    """A MARC-8 record converted to UTF-8 ISO 2709 (MARC-in-JSON when it outgrows it)."""
     content, encoding, _, problems = decode_record(chunk, "marc-8")
     try:
         data = to_iso2709(content)
     except RecordTooLong as exc:
-        raise MarcError(f"converted from MARC-8 to UTF-8: {exc}") from exc
+        return json_marc(ordinal, offset, raw, content, encoding, guessed,
+                         warnings + problems, f"converted from MARC-8: {exc}")
     return ParsedRecord(ordinal, offset, raw, MARC, marc=data, key_fields=inspect(data),
                         encoding=encoding, encoding_guessed=guessed,
                         warnings=warnings + problems)

@@ -28,7 +28,8 @@ from lxml import etree
 from include.ingest.catalog.byte_range import read_range
 from include.ingest.catalog.keys import marc_key_fields
 from include.ingest.catalog.iso2709 import RecordTooLong, to_iso2709
-from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, ParsedRecord
+from include.ingest.catalog.marc import json_marc
+from include.ingest.catalog.model import MARC, BadRecord, CatalogInputError, Loss, ParsedRecord
 
 RECORD_START = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?record(?=[\s/>])")
 COLLECTION_END = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?collection\s*>")
@@ -84,8 +85,8 @@ def content_end(stream: BinaryIO) -> int:
 
 
 def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, int]]:
-    """(start, end, records) byte ranges of `batch_size` records; a file without any
-    record start tag is one range (its reader reports it as one bad record)."""
+    """(start, end, records) byte ranges of `batch_size` records; none for a file without
+    any record start tag (the plan refuses a file of zero records)."""
     stop = content_end(stream)
     starts: list[int] = []
     for offset in record_offsets(stream, 0, stop):
@@ -95,8 +96,6 @@ def batch_bounds(stream: BinaryIO, batch_size: int) -> Iterator[tuple[int, int, 
         starts.append(offset)
     if starts:
         yield starts[0], stop, len(starts)
-    else:
-        yield 0, stream.seek(0, io.SEEK_END), 1
 
 
 def iter_marcxml(stream: BinaryIO, start: int = 0, end: int | None = None,
@@ -140,21 +139,36 @@ def parse_record(fragment: bytes, offset: int, ordinal: int, context: dict
         error = exc.error_log.last_error if exc.error_log else None
         line, column, message = ((error.line, error.column, error.message) if error
                                  else (exc.lineno, exc.position[1], exc.msg))
-        return BadRecord(ordinal, offset, fragment, _syntax_reason(
+        return BadRecord(ordinal, offset, standalone(fragment, context), _syntax_reason(
             offset, message.strip(), line, column - len(opening) if line == 1 else column))
     except MarcXmlError as exc:
-        return BadRecord(ordinal, offset, fragment, f"record at byte {offset}: {exc}")
+        return BadRecord(ordinal, offset, standalone(fragment, context),
+                         f"record at byte {offset}: {exc}")
     if len(records) != 1:
-        return BadRecord(ordinal, offset, fragment,
+        return BadRecord(ordinal, offset, standalone(fragment, context),
                          f"expected one complete <record> at byte {offset}, got {len(records)}")
     content, warnings = records[0]
     try:
         data = to_iso2709(content)
-    except RecordTooLong as exc:  # reported, never written with a corrupt length
-        return BadRecord(ordinal, offset, fragment, f"record at byte {offset}: {exc}")
+    except RecordTooLong as exc:  # kept whole, never written with a corrupt length
+        return json_marc(ordinal, offset, fragment, content, context["encoding"].lower(), False,
+                         warnings, str(exc))
     return ParsedRecord(ordinal, offset, fragment, MARC, marc=data,
                         key_fields=marc_key_fields(content), encoding=context["encoding"].lower(),
                         warnings=warnings)
+
+
+def standalone(fragment: bytes, context: dict) -> bytes:
+    """A record's bytes that parse on their own: the document's namespace declarations that
+    its start tag lacks are added to it (`<marc:record>` is unreadable without the
+    `xmlns:marc` the collection declared), so a DLQ'd record re-ingests alone once fixed."""
+    declared = context.get("namespaces", "").encode("utf-8")
+    tag = _START_TAG.match(fragment)
+    if not declared or tag is None:
+        return fragment
+    own = {d.split(b"=")[0].strip() for d in _NS_DECL.findall(tag.group(2))}
+    missing = b"".join(d for d in _NS_DECL.findall(declared) if d.split(b"=")[0].strip() not in own)
+    return fragment[:tag.end(1)] + missing + fragment[tag.end(1):]
 
 
 _UNCLOSED = re.compile(r"Opening and ending tag mismatch: (\S+) line (\d+) and catalog-fragment")
@@ -224,6 +238,11 @@ def _to_marc_json(record) -> tuple[dict, list[str]]:
     if leader is None or len(leader) != 24:
         warnings.append(f"leader {leader!r} is not 24 characters; padded / cut to 24")
     leader = (leader or "").ljust(24)[:24]
+    if not leader.isascii():  # stored as it is, the record would not be UTF-8 ISO 2709
+        warnings += [Loss(f"leader/{at:02d}: expected an ASCII code, got {c!r} (U+{ord(c):04X}); "
+                          f"replaced with a blank — check the record's leader")
+                     for at, c in enumerate(leader) if not c.isascii()]
+        leader = "".join(c if c.isascii() else " " for c in leader)
     if not fields:
         raise MarcXmlError("no controlfield or datafield: expected at least one field")
     return {"leader": leader[:9] + "a" + leader[10:], "fields": fields}, warnings

@@ -17,6 +17,14 @@ BIBFRAME = "bibframe"  # kept as an expanded JSON-LD graph: [node, …]
 KeyFields = tuple
 
 
+class Loss(str):
+    """A warning that says text was lost (a MARC-8 character no table maps, a non-ASCII
+    leader byte): the record is stored, with U+FFFD or a blank in its place, and flagged
+    `lossy` in its result row and the run summary. A plain str everywhere else."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True)
 class ParsedRecord:
     ordinal: int
@@ -24,12 +32,17 @@ class ParsedRecord:
     raw: bytes  # the record's bytes as read (kept for the DLQ if a later stage rejects it)
     kind: str  # MARC | BIBFRAME
     marc: bytes | None = None  # MARC: the record as UTF-8 ISO 2709 — what the store keeps
+    # (None for a record ISO 2709 cannot hold, > 99,999 bytes: kept as `decoded` JSON)
     graph: list | None = None  # BIBFRAME: the expanded JSON-LD graph
     key_fields: KeyFields | None = None  # MARC: what the match keys are computed from
     encoding: str = "utf-8"  # how the input was encoded: utf-8 | marc-8 | ascii | XML's
     encoding_guessed: bool = False  # leader/09 said MARC-8 but the bytes are UTF-8
     warnings: list[str] = field(default_factory=list)  # char errors, repairs
     decoded: dict | None = None  # MARC-in-JSON, when the reader already built it
+
+    @property
+    def lossy(self) -> bool:
+        return any(isinstance(w, Loss) for w in self.warnings)
 
     @property
     def content(self) -> dict | list:

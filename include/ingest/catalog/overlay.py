@@ -153,8 +153,8 @@ class Matcher:
             return Decision(DUPLICATE_IN_FILE, target.record_id, kind,
                             f"record {target.record_id} was written by another batch of "
                             f"this run (the file holds it twice)", version=target.version,
-                            keep_bytes=target.content_sha256 != sha)
-        identical = next((c for c in matches if c.content_sha256 == sha), None)
+                            keep_bytes=not keys.same_content(target.content_sha256))
+        identical = next((c for c in matches if keys.same_content(c.content_sha256)), None)
         if identical is not None:
             return Decision(UNCHANGED, identical.record_id, kind, note, version=identical.version)
         if self.policy == "replace":

@@ -17,6 +17,7 @@ import psycopg
 
 from include.ingest.catalog.batches import record_failure
 from include.ingest.catalog.bloom import BloomFilter
+from include.ingest.catalog.canonical import json_digest, marc_digest
 from include.ingest.catalog.jsonld import iter_jsonld
 from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
 from include.ingest.catalog.marc import iter_marc
@@ -45,26 +46,42 @@ def read_batch(descriptor: dict, stream: BinaryIO) -> Iterator[ParsedRecord | Ba
 
 def prepare(record: ParsedRecord) -> Prepared | BadRecord:
     """The stored form, its sha256 and the match keys. MARC records are stored as their
-    UTF-8 ISO 2709 bytes (hashed as they are); a BIBFRAME graph becomes canonical JSON, and
+    UTF-8 ISO 2709 bytes, or as MARC-in-JSON when ISO 2709 cannot hold them, and hashed in
+    their canonical form (canonical.py); a BIBFRAME graph becomes canonical JSON, and
     one PostgreSQL cannot store (a NUL character, a lone surrogate) becomes a BadRecord
     here, not a failed batch."""
     try:
-        if record.kind == MARC:
-            sha = hashlib.sha256(record.marc).hexdigest()
+        if record.kind == MARC and record.marc is not None:
+            sha, stored_sha = marc_digest(record.marc)
             return Prepared(record.ordinal, record.offset, record.kind, None, record.marc,
-                            marc_keys_from(record.key_fields, sha), record.encoding,
+                            marc_keys_from(record.key_fields, sha, stored_sha), record.encoding,
+                            record.encoding_guessed, record.warnings)
+        if record.kind == MARC:  # too long for ISO 2709
+            text = _ENCODE(record.decoded)
+            _no_nul(text)
+            sha, stored_sha = json_digest(record.decoded, text)
+            return Prepared(record.ordinal, record.offset, record.kind, text, None,
+                            marc_keys_from(record.key_fields, sha, stored_sha), record.encoding,
                             record.encoding_guessed, record.warnings)
         text = _ENCODE(record.graph)
         sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if "\\u0000" in text:
-            raise ValueError("contains a NUL character (\\u0000), which PostgreSQL cannot "
-                             "store; remove it and re-ingest")
+        _no_nul(text)
         return Prepared(record.ordinal, record.offset, record.kind, text, None,
                         bibframe_keys(record.graph, sha), record.encoding,
                         record.encoding_guessed, record.warnings)
+    except RecursionError:
+        return BadRecord(record.ordinal, record.offset, record.raw,
+                         "cannot store the record: it is nested too deeply to encode (expected "
+                         "a catalog record a few levels deep); flatten it and re-ingest")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return BadRecord(record.ordinal, record.offset, record.raw, f"cannot store the record: "
-                                                                    f"{type(exc).__name__}: {exc}")
+                                                                    f"{exc}")
+
+
+def _no_nul(text: str) -> None:
+    if "\\u0000" in text:
+        raise ValueError("expected no NUL character, got one (\\u0000, which PostgreSQL "
+                         "cannot store); remove it and re-ingest")
 
 
 def parse_batch(descriptor: dict, screening: Screening | None = None
@@ -111,10 +128,19 @@ def ingest_batch(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter 
 
 def _ingest(conn: psycopg.Connection, descriptor: dict, bloom: BloomFilter | None) -> dict:
     if bloom is None:
-        return _commit(conn, descriptor, parse_batch(descriptor), None, None)
+        return _commit(conn, descriptor, _parse(conn, descriptor, None), None, None)
     with Screening(conn, bloom) as screening:
-        items = parse_batch(descriptor, screening)
+        items = _parse(conn, descriptor, screening)
         return _commit(conn, descriptor, items, bloom, screening)
+
+
+def _parse(conn, descriptor: dict, screening: Screening | None) -> list:
+    """parse_batch, with a failure noted on the batch (the summary names it) and raised."""
+    try:
+        return parse_batch(descriptor, screening)
+    except Exception as exc:
+        record_failure(conn, descriptor["batch_id"], f"reading the batch failed: {exc}")
+        raise
 
 
 def _commit(conn, descriptor: dict, items: list, bloom: BloomFilter | None,

@@ -36,14 +36,9 @@ def open_source(url: str) -> BinaryIO:
 
 def detect_format(stream: BinaryIO, name: str) -> str:
     """marc21 / marcxml / jsonld from the first bytes, else from the file extension."""
-    stream.seek(0)
-    head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] == b"<":
-        return "marcxml"
-    if head[:1] in (b"[", b"{"):
-        return "jsonld"
-    if re.match(rb"\d{5}[ -~]{7}\d{5}", head):
-        return "marc21"
+    by_bytes = _format_of_bytes(stream)
+    if by_bytes is not None:
+        return by_bytes
     by_extension = _EXTENSIONS.get(Path(name).suffix.lower())
     if by_extension is None:
         # the bytes are not quoted: the file may be anything, secrets included
@@ -51,6 +46,32 @@ def detect_format(stream: BinaryIO, name: str) -> str:
                                 f"or JSON-LD first bytes or a known extension, got neither; "
                                 f"set format explicitly")
     return by_extension
+
+
+def _format_of_bytes(stream: BinaryIO) -> str | None:
+    """marc21 / marcxml / jsonld as the first bytes say, or None when they say neither."""
+    stream.seek(0)
+    head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        return "marcxml"
+    if head[:1] in (b"[", b"{"):
+        return "jsonld"
+    return "marc21" if re.match(rb"\d{5}[ -~]{7}\d{5}", head) else None
+
+
+_LOOKS_LIKE = {"marc21": "MARC21 binary (ISO 2709: a 5-digit length, then a leader)",
+               "marcxml": "MARCXML (it starts with <)", "jsonld": "JSON (it starts with [ or {)"}
+
+
+def _check_format(stream: BinaryIO, source: str, fmt: str) -> None:
+    """CatalogInputError when the first bytes say another format than the one given: read
+    as `fmt`, the whole file would be one bad record (a run that 'succeeds' with one DLQ
+    row)."""
+    looks = _format_of_bytes(stream)
+    if looks is not None and looks != fmt:
+        raise CatalogInputError(f"{source}: expected {fmt} (the format param), but this looks "
+                                f"like {_LOOKS_LIKE[looks]}; trigger again with format "
+                                f"{looks} or auto")
 
 
 def sha256_size(stream: BinaryIO) -> tuple[str, int]:
@@ -80,6 +101,7 @@ def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = 
             fmt = detect_format(stream, source)
         if fmt not in FORMATS:
             raise CatalogInputError(f"expected a format in {FORMATS} or auto, got {fmt!r}")
+        _check_format(stream, source, fmt)
         if fmt != "marc21" and encoding != "auto":
             raise CatalogInputError(f"expected encoding auto for a {fmt} file (it declares its "
                                     f"own encoding), got {encoding!r}; the encoding param "
@@ -94,6 +116,11 @@ def plan_batches(source: str, run_id: str, fmt: str = "auto", batch_size: int = 
         else:
             extra = {"framing": jsonld.framing(stream)}
             bounds = list(jsonld.batch_bounds(stream, batch_size))
+    if not bounds:
+        found = ("no <record> element" if fmt == "marcxml"
+                 else "none (the file is empty or holds only blank lines / padding)")
+        raise CatalogInputError(f"{source}: expected at least one {fmt} record, got {found}; "
+                                f"check the export and trigger again with the full file")
     if len(bounds) > MAX_BATCHES:
         raise CatalogInputError(f"{source}: {len(bounds)} batches, expected at most {MAX_BATCHES} "
                                 f"(Airflow max_map_length); raise the batch size or split the file")

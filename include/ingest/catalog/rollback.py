@@ -20,7 +20,7 @@ import json
 import psycopg
 
 from include.ingest.catalog.bloom import BloomFilter, key_items
-from include.ingest.catalog.keys import bibframe_keys, marc_keys_from
+from include.ingest.catalog.keys import bibframe_keys, marc_key_fields, marc_keys_from
 from include.ingest.catalog.iso2709 import inspect
 from include.ingest.catalog.screen import heal, lock, next_commit_seq
 from include.ingest.catalog.store import StoreError
@@ -81,13 +81,17 @@ def _restore_keys(conn: psycopg.Connection, record_ids: list[int]) -> list[str]:
     them; return them as the Bloom filter holds them (`bloom.key_items`)."""
     added = []
     rows = conn.execute(
-        "SELECT v.record_id, v.marc, v.content, v.content_sha256 FROM catalog.records r "
+        "SELECT v.record_id, r.kind, v.marc, v.content, v.content_sha256 FROM catalog.records r "
         "JOIN catalog.record_versions v ON v.record_id = r.record_id "
         " AND v.version = r.current_version WHERE r.record_id = ANY(%s)", (record_ids,))
     with conn.cursor().copy("COPY catalog.record_keys (kind, value, record_id) FROM STDIN") as copy:
-        for record_id, marc, content, sha in rows.fetchall():
-            keys = (marc_keys_from(inspect(bytes(marc)), sha) if marc is not None
-                    else bibframe_keys(content, sha))
+        for record_id, kind, marc, content, sha in rows.fetchall():
+            if marc is not None:
+                keys = marc_keys_from(inspect(bytes(marc)), sha)
+            elif kind == "marc":  # a record ISO 2709 cannot hold, kept as MARC-in-JSON
+                keys = marc_keys_from(marc_key_fields(content), sha)
+            else:
+                keys = bibframe_keys(content, sha)
             for kind, value in keys.match_keys():
                 copy.write_row((kind, value, record_id))
             added += key_items(keys.match_keys())

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 
 from include.ingest.catalog.bloom import BloomFilter, key_items
 from include.ingest.catalog.keys import RecordKeys
-from include.ingest.catalog.model import BadRecord
+from include.ingest.catalog.model import BadRecord, Loss
 from include.ingest.catalog.overlay import (CREATED, DUPLICATE_IN_FILE, ERROR, STATUSES,
                                             UPDATED, Candidate, Decision, Matcher)
 from include.ingest.catalog.screen import Screen, heal, lock, screen
@@ -76,6 +76,10 @@ class Prepared:
     encoding_guessed: bool
     warnings: list[str]
 
+    @property
+    def lossy(self) -> bool:  # text was lost converting it: flagged, counted
+        return any(isinstance(w, Loss) for w in self.warnings)
+
     def bloom_items(self) -> list[str]:
         """What the Bloom filter holds for this record: its match keys (ocn, isbn, control;
         content only for a record with none of them), the keys a lookup can find. The
@@ -90,9 +94,8 @@ VERSIONS_TYPES = ("int8", "int4", "int4", "text", "int8", "jsonb", "bytea", "tex
                   "text", "bool", "jsonb")
 KEYS_TYPES = ("text", "text", "int8")
 RESULTS_TYPES = ("text", "int8", "int8", "text", "int8", "int4", "text", "text", "bytea",
-                 "jsonb")
+                 "jsonb", "bool")
 DLQ_TYPES = ("text", "text", "int8", "int8", "text", "text", "bytea")
-
 
 RECORDS = ("catalog.records (record_id, kind, current_version, last_version, created_batch, "
            "updated_batch)")
@@ -101,7 +104,7 @@ VERSIONS = ("catalog.record_versions (record_id, version, previous_version, batc
             "encoding_guessed, warnings)")
 KEYS = "catalog.record_keys (kind, value, record_id)"
 RESULTS = ("catalog.record_results (batch_id, source_ordinal, byte_offset, status, record_id, "
-           "version, match_on, detail, marc, content)")
+           "version, match_on, detail, marc, content, lossy)")
 DLQ = "catalog.dlq (batch_id, source, source_ordinal, byte_offset, format, reason, raw)"
 
 
@@ -114,11 +117,7 @@ def _copy(conn: psycopg.Connection, target: str, types: tuple[str, ...]):
 
 def _json(text: str | None) -> Jsonb | None:
     """Already-serialized JSON for a jsonb column (a plain str would become a JSON string)."""
-    return None if text is None else Jsonb(text, dumps=_as_is)
-
-
-def _as_is(text: str) -> str:
-    return text
+    return None if text is None else Jsonb(text, dumps=str)
 
 
 def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
@@ -155,10 +154,10 @@ def _lookup(conn, items: list[Prepared], run_id: str, batch_id: str
 
 
 def _stored_summary(conn, batch_id: str, state: str) -> dict:
-    row = conn.execute(f"SELECT records_in, {', '.join(COUNT_COLUMNS)} FROM catalog.batches "
-                       f"WHERE batch_id = %s", (batch_id,)).fetchone()
+    row = conn.execute(f"SELECT records_in, {', '.join(COUNT_COLUMNS)}, coalesce(lossy, 0) "
+                       f"FROM catalog.batches WHERE batch_id = %s", (batch_id,)).fetchone()
     return {"batch_id": batch_id, "state": state, "already": True, "records_in": row[0],
-            **dict(zip(COUNT_COLUMNS, row[1:]))}
+            **dict(zip(COUNT_COLUMNS, row[1:-1])), "lossy": row[-1]}
 
 
 def commit_batch(conn: psycopg.Connection, descriptor: dict,
@@ -200,16 +199,18 @@ def commit_batch(conn: psycopg.Connection, descriptor: dict,
         _write(conn, batch_id, descriptor, items, good, decisions)
         counts = Counter(d.status for d in decisions)
         counts[ERROR] = len(items) - len(good)
+        lossy = sum(1 for item in good if item.warnings and item.lossy)
         conn.execute(
             "UPDATE catalog.batches SET state = 'committed', committed_at = now(), "
             " records_in = %s, created = %s, updated = %s, unchanged = %s, "
-            " duplicate_in_file = %s, errors = %s, attempts = attempts + 1, last_error = NULL "
-            "WHERE batch_id = %s",
-            (len(items), *(counts[s] for s in STATUSES), batch_id))
+            " duplicate_in_file = %s, errors = %s, lossy = %s, attempts = attempts + 1, "
+            " last_error = NULL WHERE batch_id = %s",
+            (len(items), *(counts[s] for s in STATUSES), lossy, batch_id))
     if not in_step:  # the filter lost writes or was never built: rebuild it from PostgreSQL
         heal(conn, bloom)
     return {"batch_id": batch_id, "state": "committed", "already": False,
-            "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)}}
+            "records_in": len(items), **{c: counts[s] for c, s in zip(COUNT_COLUMNS, STATUSES)},
+            "lossy": lossy}
 
 
 def _write(conn, batch_id: str, descriptor: dict, items: list, good: list[Prepared],
@@ -281,7 +282,7 @@ def _result_rows(batch_id: str, good: list[Prepared], decisions: list[Decision],
     for item in items:
         if isinstance(item, BadRecord):
             rows.append((batch_id, item.ordinal, item.offset, ERROR, None, None, None,
-                         item.reason, None, None))
+                         item.reason, None, None, False))
             continue
         d = by_ordinal[item.ordinal]
         if d.same_as is not None and d.same_as in versions:  # the earlier record it repeats
@@ -295,5 +296,5 @@ def _result_rows(batch_id: str, good: list[Prepared], decisions: list[Decision],
         if d.keep_bytes:  # no version holds this content: the row keeps it
             marc, content = item.marc, _json(item.content_json)
         rows.append((batch_id, item.ordinal, item.offset, d.status, rid, version, d.match_on,
-                     detail, marc, content))
+                     detail, marc, content, bool(item.warnings) and item.lossy))
     return rows

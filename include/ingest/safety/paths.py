@@ -91,8 +91,10 @@ def open_regular(path: str, source: str) -> BinaryIO:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise InputRefused(f"expected an existing file, got {source!r} (not found); check the "
-                           f"name, or upload the file to the landing zone / an inbox root") from None
+        where = "" if path == source else f" at {path}"  # a relative path: where it looked
+        raise InputRefused(f"expected an existing file, got {source!r} (not found{where}); check "
+                           f"the name, or upload the file to the landing zone / an inbox root"
+                           ) from None
     except OSError as exc:  # a symlink swapped in after the check (ELOOP), no permission
         raise InputRefused(f"expected a readable regular file, got {source!r} "
                            f"({exc.strerror}); check the file's type and permissions") from None

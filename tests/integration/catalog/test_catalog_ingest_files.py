@@ -36,6 +36,11 @@ EXPECTED = {
     "defects/isbn_shared_by_distinct_records.mrc": (7, 7, 0, 0),
     "defects/marc8_under_utf8_leader.mrc": (40, 40, 0, 0),
     "defects/record_length_off_by_a_few_bytes.mrc": (44, 44, 0, 0),
+    "defects/record_over_99999_bytes.mrc": (3, 3, 0, 0),
+    "defects/record_over_99999_bytes.xml": (3, 3, 0, 0),
+    "defects/marc8_cjk_880.mrc": (2, 2, 0, 0),
+    "defects/leader_with_windows_1252_bytes.mrc": (3, 3, 0, 0),
+    "defects/records_in_the_other_normal_form.mrc": (100, 100, 0, 0),
 }
 
 
@@ -61,12 +66,23 @@ def test_file_ingests_with_every_record_accounted_for(catalog, bloom, name):
                           "FROM catalog.dlq ORDER BY source_ordinal").fetchall()
     assert len(dlq) == errors
     for ordinal, offset, raw, reason, source, fmt in dlq:
-        assert bytes(raw) == data[offset:offset + len(raw)] and raw  # the exact bytes
+        raw = without_added_namespaces(bytes(raw), data) if fmt == "marcxml" else bytes(raw)
+        assert raw == data[offset:offset + len(raw)] and raw  # the exact bytes
         assert reason and source == str(path) and rows[ordinal][1] == "error"
     # the SQL view's MARC-in-JSON is exactly what the Python decoder builds from the bytes
     for marc, content in catalog.execute("SELECT marc, content FROM catalog.current_records "
-                                         "WHERE kind = 'marc'"):
+                                         "WHERE kind = 'marc' AND marc IS NOT NULL"):
         assert content == decode_record(bytes(marc))[0]
+
+
+def without_added_namespaces(raw: bytes, data: bytes) -> bytes:
+    """A DLQ'd MARCXML record as it is in the file: its start tag carries the document's
+    namespace declarations in the DLQ (so it re-ingests alone), not in the file."""
+    tag_end = raw.index(b">")
+    tag = raw[:tag_end]
+    while tag not in data:  # drop declarations from the end until the file's own tag remains
+        tag = tag[:tag.rindex(b" xmlns")]
+    return tag + raw[tag_end:]
 
 
 def test_good_records_after_bad_ones_are_not_lost(catalog, bloom, tmp_path):
@@ -85,7 +101,7 @@ def test_good_records_after_bad_ones_are_not_lost(catalog, bloom, tmp_path):
     assert (summary["created"], summary["duplicate_in_file"], summary["errors"]) == (
         1 + good_after, 1, 6)
     reasons = [r[0] for r in catalog.execute("SELECT reason FROM catalog.dlq ORDER BY 1")]
-    assert any(r.startswith("base address 99937 is outside the record") for r in reasons)
+    assert any(r.startswith("leader/12-16 (base address of data): expected 25..") and "got 99937" in r for r in reasons)
     assert any(r.startswith("leader/12-16 (base address of data): expected 5 digits") for r in reasons)
 
 
@@ -112,6 +128,8 @@ def test_malformed_xml_gives_a_clear_error_and_no_crash(catalog, bloom):
     summary = ingest(catalog, bloom, path)
     assert summary["errors"] == 1 and summary["not_committed"] == []
     raw, reason = catalog.execute("SELECT raw, reason FROM catalog.dlq").fetchone()
-    assert bytes(raw) == path.read_bytes()[286:]
+    data = path.read_bytes()
+    assert without_added_namespaces(bytes(raw), data) == data[286:]
+    assert bytes(raw).startswith(b'<marc:record xmlns:marc="http://www.loc.gov/MARC21/slim"')
     assert reason.startswith("malformed XML in the record at byte 286: <datafield> opened at "
                              "line 30 of the record is never closed")

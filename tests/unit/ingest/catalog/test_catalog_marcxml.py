@@ -122,10 +122,12 @@ def test_not_xml_records_at_all():
     assert "no MARCXML <record> element" in item.reason
 
 
-def test_a_record_iso2709_cannot_hold_is_reported_not_stored():
+def test_a_record_iso2709_cannot_hold_is_kept_as_marc_in_json():
     long_note = ('<marc:datafield tag="500" ind1=" " ind2=" "><marc:subfield code="a">'
                  + "x" * 9000 + "</marc:subfield></marc:datafield>")
     huge = rec("2").replace("</marc:record>", long_note * 12 + "</marc:record>")
     items = read(collection(rec("1"), huge, rec("3")))
-    assert kinds(items) == ["ok", "bad", "ok"]
-    assert "ISO 2709 allows at most 99,999" in items[1].reason and b"xxxx" in items[1].raw
+    assert kinds(items) == ["ok", "ok", "ok"]
+    assert items[1].marc is None and len(items[1].content["fields"]) > 12
+    assert "ISO 2709 allows at most 99,999" in items[1].warnings[-1]
+    assert "re-export" not in " ".join(items[1].warnings)
