@@ -61,3 +61,19 @@ def request_log(ils, since=0) -> list[dict]:
 
 __all__ = ["ingest_catalog", "sync_all", "unsynced_batches", "assert_ils_holds_exactly", "writes",
            "request_log", "ils_state"]
+
+
+def run_sync_in_child(settings: dict, warehouse_url: str, redis_url: str, limiter_key: str,
+                      batch_ids: list[str], batch_size: int) -> None:
+    """Target of a spawned process that the kill test SIGKILLs mid-run."""
+    import psycopg
+    import redis
+
+    from include.ingest.ils.client import FolioClient, IlsSettings
+
+    s = IlsSettings(**settings)
+    limiter = FolioClient.shared_limiter(redis.Redis.from_url(redis_url), s)
+    limiter.key = limiter_key
+    client = FolioClient(s, limiter)
+    with psycopg.connect(warehouse_url) as conn:
+        sync_all(conn, client, batch_ids, batch_size)
