@@ -36,7 +36,7 @@ class IlsSettings:
     username: str
     password: str = field(repr=False)
     rate_limit_per_s: int = 25
-    window_margin_s: float = 0.05
+    window_margin_s: float = 0.02
     batch_size: int = 500
     max_attempts: int = 8
     timeout_s: float = 120.0
