@@ -13,7 +13,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--only", choices=["billing", "catalog"])
+    parser.add_argument("--only", choices=["billing", "catalog", "ils"],
+                        help="run one part; the other figures already in --out are kept")
     parser.add_argument("--rows", type=int, default=1_000_000, help="billing rows (main run)")
     parser.add_argument("--big-rows", type=int, default=5_000_000, help="billing rows (memory)")
     parser.add_argument("--decimal-rows", type=int, default=200_000,
@@ -21,6 +22,8 @@ def main() -> None:
     parser.add_argument("--catalog-records", type=int, default=200_000)
     parser.add_argument("--catalog-rss-sizes", default="100000,1000000",
                         help="two record counts for the catalog's peak-RSS runs")
+    parser.add_argument("--ils-bibs", type=int, default=1000,
+                        help="bibliographic records of the ILS sync figure (5 items each)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the figures go")
     args = parser.parse_args()
     figures: dict = {"machine": f"{platform.node()} {platform.machine()} "
@@ -47,7 +50,15 @@ def main() -> None:
         figures.update(catalog_bench.run(args.catalog_records, rss_sizes=(small, large)))
         print("catalog: " + ", ".join(f"{k}={v}" for k, v in figures.items()
                                       if k.startswith("catalog_")))
+    if args.only in (None, "ils"):
+        from bench import ils_bench
+        figures.update(ils_bench.run(args.ils_bibs))
+        print(f"ils: sync used {figures['ils_sync_share_of_limit']:.0%} of the ILS's "
+              f"{figures['ils_sync_threshold_per_s']} calls/s ({figures['ils_sync_records_per_s']:,} "
+              f"records/s, {figures['ils_sync_throttled_by_ils']} throttled)", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.only and args.out.exists():  # one part re-run: every other figure stays
+        figures = {**json.loads(args.out.read_text()), **figures}
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"figures written to {args.out}")
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest import timeouts
+from include.ingest.ils.assets import CATALOG_BATCHES
 from include.ingest.queues import DEFAULT, MARC21_PARSE
 
 DOC = """
@@ -58,14 +59,18 @@ def catalog_ingest():
         from include.ingest.catalog.tasks import plan_run
         return plan_run(params, run_id)
 
+    # outlet: each committed batch is an asset event that starts ils_sync_holdings
     @task(queue=MARC21_PARSE, map_index_template="{{ batch_label }}",
-          execution_timeout=timeouts.CATALOG_BATCH)
+          execution_timeout=timeouts.CATALOG_BATCH, outlets=[CATALOG_BATCHES])
     def ingest_batch(batch: dict) -> dict:
         from airflow.sdk import get_current_context
 
         from include.ingest.catalog.tasks import run_batch
-        get_current_context()["batch_label"] = f"batch-{batch['batch_no']:04d}"
-        return run_batch(batch)
+        context = get_current_context()
+        context["batch_label"] = f"batch-{batch['batch_no']:04d}"
+        result = run_batch(batch)
+        context["outlet_events"][CATALOG_BATCHES].extra = {"batch_ids": [batch["batch_id"]]}
+        return result
 
     # all_done: runs even when batches failed, to name them; taking plan's output makes it
     # fail (and the run with it) when plan itself failed.

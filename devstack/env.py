@@ -95,6 +95,7 @@ def stack_env(state: StackState) -> dict[str, str]:
         "SANDBOX_AZURE_URL": f"http://127.0.0.1:{ports['sandbox_azure']}",
         "SANDBOX_AZURE_TLS_URL": f"https://127.0.0.1:{ports['sandbox_azure_tls']}",
         "SANDBOX_GCP_URL": f"http://127.0.0.1:{ports['sandbox_gcp']}",
+        "SANDBOX_ILS_URL": f"http://127.0.0.1:{ports['sandbox_ils']}",
     }
     for name, port in ports.items():
         env[f"STACK_PORT_{name.upper()}"] = str(port)

@@ -20,7 +20,7 @@ DEFAULT_HOME = ROOT / ".local" / "stack"
 
 # Ports the stack needs; "api" prefers 8080 (the documented UI address), the rest are free.
 PORT_NAMES = ("api", "postgres", "redis", "scheduler_health", "triggerer_logs",
-              "sandbox_aws", "sandbox_azure", "sandbox_azure_tls", "sandbox_gcp",
+              "sandbox_aws", "sandbox_azure", "sandbox_azure_tls", "sandbox_gcp", "sandbox_ils",
               *(f"worker_logs_{group}" for group in WORKER_GROUPS))
 PREFERRED_PORTS = {"api": 8080}
 

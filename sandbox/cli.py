@@ -37,12 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--scale", type=int, default=1000, help="generated rows per slice (provider x account x month)")
         p.add_argument("--months", type=_months, default=("2024-01", "2024-02"),
                        help="comma-separated YYYY-MM list, or 'none' to serve only --data")
-        p.add_argument("--providers", default=",".join(PROVIDERS), help="subset of aws,azure,gcp")
+        p.add_argument("--providers", default=",".join(PROVIDERS), help="subset of aws,azure,gcp,ils")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--aws-port", type=int, default=0)
     serve.add_argument("--azure-port", type=int, default=0)
     serve.add_argument("--azure-tls-port", type=int, default=0)
     serve.add_argument("--gcp-port", type=int, default=0)
+    serve.add_argument("--ils-port", type=int, default=0)
+    serve.add_argument("--ils-username", default=None,
+                       help="login the ILS accepts; its password is read from "
+                            "$SANDBOX_CLIENT_SECRET (default: the public pair sandbox-ils / sandbox-secret)")
+    serve.add_argument("--ils-rate-limit", type=int, default=25,
+                       help="ILS calls per second before 429 (Alma's threshold); 0 = no limit")
+    serve.add_argument("--ils-retry-after", default="1",
+                       help="Retry-After seconds on the threshold's 429, or 'none' for no header")
+    serve.add_argument("--ils-token-ttl", type=float, default=600.0, help="access-token lifetime (s)")
+    serve.add_argument("--ils-batch-max", type=int, default=10_000, help="records per batch before 413")
     serve.add_argument("--tls-hostnames", default="", help="extra comma-separated names for the Azure TLS certificate")
     serve.add_argument("--faults", default="", help="fault spec, JSON, or @file (see sandbox/README.md)")
     serve.add_argument("--data", type=Path, default=None, help="directory of real files to serve (aws/, aws-cur/, azure/, gcp/)")
@@ -85,7 +95,10 @@ def serve(args: argparse.Namespace) -> int:
                      data_dir=args.data, state_dir=args.state_dir, aws_rows_per_file=args.rows_per_file,
                      azure_rows_per_part=args.rows_per_file, azure_page_size=args.azure_page_size,
                      gcp_page_size=args.gcp_page_size,
-                     tls_hostnames=tuple(n.strip() for n in args.tls_hostnames.split(",") if n.strip()))
+                     tls_hostnames=tuple(n.strip() for n in args.tls_hostnames.split(",") if n.strip()),
+                     ils_port=args.ils_port, ils_rate_limit=args.ils_rate_limit or None,
+                     ils_retry_after=None if args.ils_retry_after.lower() == "none" else args.ils_retry_after,
+                     ils_token_ttl_s=args.ils_token_ttl, ils_batch_max=args.ils_batch_max)
     if args.azure_client_id:
         secret = os.environ.get("SANDBOX_CLIENT_SECRET")
         if not secret:
@@ -94,6 +107,13 @@ def serve(args: argparse.Namespace) -> int:
             return 2
         config.azure_clients = {args.azure_client_id: secret}
         config.client_secret_from_env = True
+    if args.ils_username:
+        secret = os.environ.get("SANDBOX_CLIENT_SECRET")
+        if not secret:
+            print("sandbox: --ils-username needs $SANDBOX_CLIENT_SECRET set (the ILS password; "
+                  "kept out of the command line and the logs)", file=sys.stderr)
+            return 2
+        config.ils_username, config.ils_password, config.ils_password_from_env = args.ils_username, secret, True
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.periods import parse_month
 
-PROVIDERS = ("aws", "azure", "gcp")
+PROVIDERS = ("aws", "azure", "gcp", "ils")
 
 
 @dataclass
@@ -57,6 +57,16 @@ class SandboxConfig:
     gcp_billing_account: str = "01A2B3-C4D5E6-F7A8B9"
     gcp_page_size: int = 1000
     gcp_max_page_size: int = 100_000
+    # ILS (FOLIO-style inventory storage; sandbox/ils/)
+    ils_port: int = 0
+    ils_tenant: str = "diku"
+    ils_username: str = "sandbox-ils"
+    ils_password: str = "sandbox-secret"
+    ils_password_from_env: bool = False  # ils_password came from $SANDBOX_CLIENT_SECRET
+    ils_token_ttl_s: float = 600.0  # FOLIO's default access-token lifetime
+    ils_rate_limit: int | None = 25  # calls per second (Alma's threshold); None = no limit
+    ils_retry_after: str | None = "1"  # Retry-After on the threshold's 429; None = no header
+    ils_batch_max: int = 10_000  # POST_SYNC_MAX_ENTITIES
 
     def __post_init__(self) -> None:
         self.months = tuple(self.months)
@@ -69,6 +79,8 @@ class SandboxConfig:
             raise ValueError(f"expected providers among {PROVIDERS}, got {sorted(unknown)}")
         if self.azure_daily_window not in ("truncate", "error"):
             raise ValueError(f"expected azure_daily_window 'truncate' or 'error', got {self.azure_daily_window!r}")
+        if self.ils_rate_limit is not None and self.ils_rate_limit < 1:
+            raise ValueError(f"expected ils_rate_limit >= 1 call per second or None, got {self.ils_rate_limit}")
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir)
 

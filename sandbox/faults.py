@@ -41,7 +41,11 @@ STATUS_FAULTS = {"403", "429", "429-bare", "500", "502", "503"}
 BODY_FAULTS = {"reset", "truncate"}
 PAGE_FAULTS = {"repeat-token", "restate", "incomplete"}
 DATA_FAULTS = {"extra-row"}
-FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | DATA_FAULTS | {"slow"}
+# ILS: "edit-conflict" = a librarian changes the record a write carries just before it is
+# applied (it really changes: the write then meets FOLIO's 409); "expire-token" = every
+# access token expires now (the request gets 401). Where they act: ils/server.py.
+ILS_FAULTS = {"edit-conflict", "expire-token"}
+FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | DATA_FAULTS | ILS_FAULTS | {"slow"}
 
 
 class FaultSpecError(ValueError):

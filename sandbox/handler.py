@@ -69,7 +69,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         req = Request(
             self.command, unquote(split.path), split.path, split.query,
             parse_qs(split.query, keep_blank_values=True), self.headers, body,
-            base_url=f"{self.scheme}://{host}",
+            base_url=f"{self.scheme}://{host}", seq=seq,
         )
         route, m, path_known = app.match(self.command, req.path)
         fault = None

@@ -44,6 +44,7 @@ class Request:
     fault: Fault | None = None
     match: re.Match | None = None
     base_url: str = ""
+    seq: int = 0  # the request log's sequence number of this request
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)

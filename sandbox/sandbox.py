@@ -65,6 +65,12 @@ class Sandbox:
             aws = self.servers["aws"] = AwsServer(c, self.faults, self.goldens, self.state_dir)
             aws.start()
             aws.publisher.publish_all()
+        if "ils" in c.providers:
+            from sandbox.ils.server import IlsServer
+
+            ils = self.servers["ils"] = IlsServer(c, self.faults, self.goldens,
+                                                  None if self._own_state else self.state_dir)
+            ils.start()
         if c.data_dir is not None:
             from sandbox.userdata import load_user_data
 
@@ -111,6 +117,15 @@ class Sandbox:
         return self._url("gcp")
 
     @property
+    def ils_url(self) -> str | None:
+        return self._url("ils")
+
+    @property
+    def ils(self):
+        """The ILS server (its `store`, `limiter`, `tokens`, `writes`), for in-process tests."""
+        return self.servers["ils"]
+
+    @property
     def endpoints(self) -> dict[str, Any]:
         """Everything a client needs to connect (also printed by the CLI when ready)."""
         c = self.config
@@ -135,6 +150,12 @@ class Sandbox:
         if "gcp" in self.servers:
             out["gcp"] = {"url": self.gcp_url, "api_root": f"{self.gcp_url}/bigquery/v2", "project": c.gcp_project,
                           "dataset": c.gcp_dataset, "table": c.gcp_table, "billing_account": c.gcp_billing_account}
+        if "ils" in self.servers:
+            out["ils"] = {"url": self.ils_url, "tenant": c.ils_tenant, "username": c.ils_username,
+                          "password": ("from $SANDBOX_CLIENT_SECRET" if c.ils_password_from_env
+                                       else c.ils_password),
+                          "token_ttl_s": c.ils_token_ttl_s, "rate_limit_per_s": c.ils_rate_limit,
+                          "batch_max": c.ils_batch_max}
         return out
 
     # ---- control -----------------------------------------------------------------------

@@ -47,3 +47,8 @@ CATALOG_ROLLBACK = timedelta(minutes=15)
 
 # Self-check probes: one write, one query, one counter per queue.
 SELFCHECK_PROBE = timedelta(minutes=5)
+
+# ILS sync of one catalog batch: ≤ 1000 records → a few thousand instances, holdings and
+# items, in batch upserts under the ILS's per-second threshold (25 calls/s), plus one-by-one
+# writes for refused batches and waits on 429s; an hour even at a few calls per second.
+ILS_SYNC_BATCH = timedelta(hours=1)

@@ -44,11 +44,11 @@ def test_project_settings_file_translates_with_a_full_environment():
     settings = yaml.safe_load(Path(ROOT / "airflow_settings.yaml").read_text())
     env = {name: f"value-of-{name}" for name in
            ("SANDBOX_CLIENT_SECRET", "SANDBOX_AWS_URL", "SANDBOX_AZURE_URL", "SANDBOX_GCP_URL",
-            "SANDBOX_AZURE_TLS_URL", "INGEST_STACK_HOME",
+            "SANDBOX_AZURE_TLS_URL", "SANDBOX_ILS_URL", "INGEST_STACK_HOME",
             "INGEST_DB_URL", "INGEST_REDIS_URL")}
     connections, pools, _ = to_import_files(expand(settings, env, "airflow_settings.yaml"))
-    assert {"aws_billing", "azure_cost", "gcp_billing", "ingest_warehouse"} <= set(connections)
-    assert {"provider_aws", "provider_azure", "provider_gcp"} <= set(pools)
+    assert {"aws_billing", "azure_cost", "gcp_billing", "ils_folio", "ingest_warehouse"} <= set(connections)
+    assert {"provider_aws", "provider_azure", "provider_gcp", "ils_api"} <= set(pools)
     # no literal secret in the repository: passwords come only from placeholders
     for conn in settings["airflow"]["connections"]:
         if conn.get("conn_password"):

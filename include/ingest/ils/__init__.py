@@ -1,0 +1,1 @@
+"""ILS holdings sync: catalog MARC → FOLIO inventory storage (README "ILS sync")."""
