@@ -43,8 +43,10 @@ PAGE_FAULTS = {"repeat-token", "restate", "incomplete"}
 DATA_FAULTS = {"extra-row"}
 # ILS: "edit-conflict" = a librarian changes the record a write carries just before it is
 # applied (it really changes: the write then meets FOLIO's 409); "expire-token" = every
-# access token expires now (the request gets 401). Where they act: ils/server.py.
-ILS_FAULTS = {"edit-conflict", "expire-token"}
+# access token expires now (the request gets 401); "stall-after-write" = the write is applied,
+# then the answer waits `delay` seconds (a client killed meanwhile never learns it succeeded:
+# the crash window between the ILS's commit and ours). Where they act: ils/server.py.
+ILS_FAULTS = {"edit-conflict", "expire-token", "stall-after-write"}
 FAULT_KINDS = STATUS_FAULTS | BODY_FAULTS | PAGE_FAULTS | DATA_FAULTS | ILS_FAULTS | {"slow"}
 
 

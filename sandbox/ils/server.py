@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -177,6 +178,8 @@ class IlsServer(SandboxServer):
             self._log_writes(req, kind, bodies, exc.status)
             raise
         self._log_writes(req, kind, bodies, resp.status)
+        if req.fault is not None and req.fault.kind == "stall-after-write":
+            time.sleep(req.fault.delay)  # applied and logged; the answer comes late
         return resp
 
     def _post(self, req: Request, kind: str) -> Response:

@@ -62,27 +62,39 @@ def test_ten_thousand_items_under_conflicts_throttling_and_token_expiry(store, i
     assert request_log(ils, since=seq) == [], "a second run must send nothing"
 
 
-def test_a_crash_between_send_and_confirm_sends_nothing_again(store, ils, client_factory, tmp_path):
-    """The exact crash window: the ILS accepted a chunk, our confirm never committed."""
-    from include.ingest.ils import sync_state
-    from include.ingest.ils.mapping import MappingConfig
-    from include.ingest.ils.push import Pusher
-    from include.ingest.ils.source import batch_record_ids, wanted
+def test_a_crash_between_the_ils_commit_and_ours_sends_nothing_again(store, ils, settings, client_factory,
+                                                                   warehouse_url, redis_url, tmp_path):
+    """The exact crash window: the ILS applied a batch of instances, the worker is killed
+    (SIGKILL of a real process) before the answer arrives, so our confirm never commits.
+    The emulator's `stall-after-write` fault holds the answer back while the test kills."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+    import uuid
+
+    from tests.integration.ils.helpers import run_sync_in_child
 
     made = ingest_catalog(store, tmp_path, bibs=30)
-    client = client_factory()
     batch = made["batch_ids"][0]
-    want = wanted(store, batch_record_ids(store, batch), MappingConfig())
-    confirm = sync_state.confirm
-    sync_state.confirm = lambda *a, **k: None  # the process "dies" before every confirm
-    try:
-        Pusher(client, store, batch, 250).push(want.instances)
-    finally:
-        sync_state.confirm = confirm
-    sent_before = {w["id"] for w in writes(ils)}
-    seq = request_log(ils)[-1]["seq"]
-    result = sync_all(store, client, [batch])[0]
-    assert result["instances"]["confirmed_after_crash"] == len(want.instances)
+    ils.set_faults({"rules": [{"endpoint": "ils.instances.batch", "fault": "stall-after-write",
+                               "nth": [1], "delay": 120}]})
+    child = multiprocessing.get_context("spawn").Process(target=run_sync_in_child, args=(
+        settings.__dict__, warehouse_url, redis_url, f"ratelimit:test:{uuid.uuid4().hex}", [batch], 250))
+    child.start()
+    deadline = time.monotonic() + 60
+    while not writes(ils) and time.monotonic() < deadline and child.is_alive():
+        time.sleep(0.02)
+    applied = writes(ils)
+    assert applied and all(w["status"] in (201, 204) for w in applied), applied[:3]
+    os.kill(child.pid, signal.SIGKILL)  # the ILS has the chunk; we never heard back
+    child.join(10)
+    ils.clear_faults()
+    sent_before = {w["id"] for w in applied}
+    # the stalled request is logged when it ends, after the ones that follow; its writes carry its number
+    seq = max([request_log(ils)[-1]["seq"], *(w["seq"] for w in applied)])
+    result = sync_all(store, client_factory(), [batch])[0]
+    assert result["instances"]["confirmed_after_crash"] == len(sent_before)
     again = {w["id"] for w in writes(ils, since=seq)}
     assert not (again & sent_before), "an instance was sent twice"
     assert_ils_holds_exactly(store, ils)
