@@ -42,11 +42,13 @@ def settings(ils):
 def client_factory(settings, redis_url):
     made = []
 
-    def make(**overrides):
+    def make(limiter_key: str | None = None, **overrides):
         s = IlsSettings(**{**settings.__dict__, **overrides})
         r = redis.Redis.from_url(redis_url)
         limiter = FolioClient.shared_limiter(r, s)
-        limiter.key = f"ratelimit:test:{uuid.uuid4().hex}"  # no other test's tokens
+        # no other test's tokens; a test that resumes a killed process's work shares its key,
+        # as every worker shares one limiter in production
+        limiter.key = limiter_key or f"ratelimit:test:{uuid.uuid4().hex}"
         client = FolioClient(s, limiter, retry=FAST)
         made.append(client)
         return client

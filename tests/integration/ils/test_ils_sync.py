@@ -79,8 +79,9 @@ def test_a_crash_between_the_ils_commit_and_ours_sends_nothing_again(store, ils,
     batch = made["batch_ids"][0]
     ils.set_faults({"rules": [{"endpoint": "ils.instances.batch", "fault": "stall-after-write",
                                "nth": [1], "delay": 120}]})
+    limiter_key = f"ratelimit:test:{uuid.uuid4().hex}"
     child = multiprocessing.get_context("spawn").Process(target=run_sync_in_child, args=(
-        settings.__dict__, warehouse_url, redis_url, f"ratelimit:test:{uuid.uuid4().hex}", [batch], 250))
+        settings.__dict__, warehouse_url, redis_url, limiter_key, [batch], 250))
     child.start()
     deadline = time.monotonic() + 60
     while not writes(ils) and time.monotonic() < deadline and child.is_alive():
@@ -93,7 +94,7 @@ def test_a_crash_between_the_ils_commit_and_ours_sends_nothing_again(store, ils,
     sent_before = {w["id"] for w in applied}
     # the stalled request is logged when it ends, after the ones that follow; its writes carry its number
     seq = max([request_log(ils)[-1]["seq"], *(w["seq"] for w in applied)])
-    result = sync_all(store, client_factory(), [batch])[0]
+    result = sync_all(store, client_factory(limiter_key), [batch])[0]
     assert result["instances"]["confirmed_after_crash"] == len(sent_before)
     again = {w["id"] for w in writes(ils, since=seq)}
     assert not (again & sent_before), "an instance was sent twice"

@@ -18,8 +18,9 @@ def test_killed_sync_resumes_without_sending_a_record_twice(store, ils, settings
                                                             warehouse_url, redis_url, tmp_path):
     made = ingest_catalog(store, tmp_path, bibs=400)
     ctx = multiprocessing.get_context("spawn")
+    limiter_key = f"ratelimit:test:{uuid.uuid4().hex}"  # the killed run's and the resume's
     child = ctx.Process(target=run_sync_in_child, args=(
-        settings.__dict__, warehouse_url, redis_url, f"ratelimit:test:{uuid.uuid4().hex}",
+        settings.__dict__, warehouse_url, redis_url, limiter_key,
         made["batch_ids"], 40))
     child.start()
     deadline = time.monotonic() + 120
@@ -31,7 +32,7 @@ def test_killed_sync_resumes_without_sending_a_record_twice(store, ils, settings
     assert child.exitcode == -signal.SIGKILL
     before = len(writes(ils))
     assert 0 < before < made["items"]
-    results = sync_all(store, client_factory(), made["batch_ids"], 40)
+    results = sync_all(store, client_factory(limiter_key), made["batch_ids"], 40)
     assert all(r["synced"] for r in results)
     assert_ils_holds_exactly(store, ils)
     accepted = collections.Counter(w["id"] for w in writes(ils) if w["status"] in (201, 204))

@@ -63,7 +63,7 @@ def test_marc_holdings_record_is_one_holding_with_its_876_items():
 
 
 def test_merge_keeps_the_ils_fields_and_version_and_our_fields_win():
-    ils_item = json.loads((LIB / "folio-inventory" / "item_get.json").read_text())
+    ils_item = json.loads((LIB.parent / "ils" / "folio-inventory" / "item_get.json").read_text())
     ils_item["_version"] = 4
     content = records("61PRINT160129.mrc")[0]
     [ours] = from_bib(1, content, "i", CFG).items
