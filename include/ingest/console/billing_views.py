@@ -34,7 +34,8 @@ SELECT s.provider, s.billing_account, s.billing_period, s.last_load,
 FROM slices s
 LEFT JOIN billing.ledger p ON (p.provider, p.billing_account, p.billing_period, p.state)
                             = (s.provider, s.billing_account, s.billing_period, 'published')
-LEFT JOIN latest_check c USING (provider, billing_account, billing_period)
+LEFT JOIN latest_check c ON (c.provider, c.billing_account, c.billing_period)
+                            = (s.provider, s.billing_account, s.billing_period)
 ORDER BY s.billing_period DESC, s.provider, s.billing_account
 LIMIT %(limit)s OFFSET %(offset)s
 """
@@ -121,7 +122,7 @@ def dlq(conn: psycopg.Connection, limit: int = 25, offset: int = 0, state: str |
         f"left(d.error, 300) AS error, d.dag_run_id, d.first_failed_at, d.last_failed_at, "
         f"d.resolved_at, d.resolution, l.provider, l.billing_account, l.billing_period "
         f"FROM billing.dlq d LEFT JOIN billing.ledger l ON d.chunk_key LIKE l.load_id || ':%%' "
-        f"{where.replace('state', 'd.state')} ORDER BY d.first_failed_at, d.id "
+        f"WHERE (%(state)s::text IS NULL OR d.state = %(state)s) ORDER BY d.first_failed_at, d.id "
         f"LIMIT %(limit)s OFFSET %(offset)s",
         {"state": state, "limit": limit, "offset": offset}).fetchall()
     return Page(rows, total, offset, limit)
