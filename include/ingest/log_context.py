@@ -39,10 +39,12 @@ def bind_slice(slice_: dict | None, chunk_id: str | None = None) -> dict:
 
 
 def bind_from_descriptor(descriptor) -> dict:
-    """Bind what a task's input descriptor names: a chunk / fetched / normalized dict or a
-    plan (`slice`, `chunk_id`), or a catalog batch (`batch_id`)."""
+    """Bind what a task's input descriptor names: a chunk or normalized dict or a plan
+    (`slice`, `chunk_id`), a fetch result (its `chunk`), or a catalog batch (`batch_id`)."""
     if not isinstance(descriptor, dict):
         return {}
+    if isinstance(descriptor.get("chunk"), dict):  # a fetch result: {"chunk": …, "landed": …}
+        descriptor = descriptor["chunk"]
     fields = bind_slice(descriptor.get("slice"), descriptor.get("chunk_id"))
     if descriptor.get("batch_id"):
         structlog.contextvars.bind_contextvars(batch=descriptor["batch_id"])

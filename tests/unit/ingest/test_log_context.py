@@ -40,6 +40,13 @@ def test_a_chunk_descriptor_binds_slice_version_and_chunk_on_every_line(json_lin
         assert {k: line[k] for k in bound} == bound
 
 
+def test_a_fetch_result_binds_the_chunk_it_carries(json_lines):
+    fetched = {"chunk": {"slice": SLICE, "chunk_id": "c-0007"}, "landed": {"path": "p"}}
+    assert bind_from_descriptor(fetched)["chunk"] == "c-0007"
+    structlog.get_logger("t").info("normalizing")
+    assert (json_lines[0]["provider"], json_lines[0]["chunk"]) == ("aws", "c-0007")
+
+
 def test_a_catalog_batch_binds_its_id(json_lines):
     assert bind_from_descriptor({"batch_id": "9f-0002", "batch_no": 2}) == {"batch": "9f-0002"}
     structlog.get_logger("t").info("parsed")
