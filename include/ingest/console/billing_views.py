@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import psycopg
 
-from include.ingest.console.db import Page, bounded
+from include.ingest.console.db import Page, bounded, paged
 
 # One row per slice (provider, account, period), newest period first: the published
 # version, its totals and the latest reconciliation verdict (worst status of the latest check).
@@ -97,35 +97,21 @@ def quarantine(conn: psycopg.Connection, limit: int = 25, offset: int = 0,
                load_id: str | None = None) -> Page:
     """Quarantined rows (newest first) with their reason and location; `raw` is cut to
     400 characters for the page (the full row stays in the table)."""
-    limit, offset = bounded(limit, offset)
-    where = "WHERE (%(load)s::text IS NULL OR load_id = %(load)s)"
-    total = conn.execute(f"SELECT count(*) AS n FROM billing.quarantine {where}",
-                         {"load": load_id}).fetchone()["n"]
-    rows = conn.execute(
-        f"SELECT provider, billing_account, billing_period, version, load_id, chunk_id, "
-        f"source_file, source_line, row_ordinal, reason, left(raw, 400) AS raw, quarantined_at "
-        f"FROM billing.quarantine {where} ORDER BY quarantined_at DESC, load_id, chunk_id, "
-        f"row_ordinal LIMIT %(limit)s OFFSET %(offset)s",
-        {"load": load_id, "limit": limit, "offset": offset}).fetchall()
-    return Page(rows, total, offset, limit)
+    return paged(conn, "provider, billing_account, billing_period, version, load_id, chunk_id, "
+                 "source_file, source_line, row_ordinal, reason, left(raw, 400) AS raw, quarantined_at",
+                 "billing.quarantine WHERE (%(load)s::text IS NULL OR load_id = %(load)s)",
+                 "quarantined_at DESC, load_id, chunk_id, row_ordinal", {"load": load_id}, limit, offset)
 
 
 def dlq(conn: psycopg.Connection, limit: int = 25, offset: int = 0, state: str | None = "open") -> Page:
-    """Billing DLQ entries (open ones by default), oldest failure first."""
-    limit, offset = bounded(limit, offset)
-    where = "WHERE (%(state)s::text IS NULL OR state = %(state)s)"
-    total = conn.execute(f"SELECT count(*) AS n FROM billing.dlq {where}",
-                         {"state": state}).fetchone()["n"]
-    rows = conn.execute(
-        # chunk_key is "<load id>:<chunk id>": the ledger row names the slice
-        f"SELECT d.id, d.dag_id, d.task_id, d.chunk_key, d.state, d.attempts, "
-        f"left(d.error, 300) AS error, d.dag_run_id, d.first_failed_at, d.last_failed_at, "
-        f"d.resolved_at, d.resolution, l.provider, l.billing_account, l.billing_period "
-        f"FROM billing.dlq d LEFT JOIN billing.ledger l ON d.chunk_key LIKE l.load_id || ':%%' "
-        f"WHERE (%(state)s::text IS NULL OR d.state = %(state)s) ORDER BY d.first_failed_at, d.id "
-        f"LIMIT %(limit)s OFFSET %(offset)s",
-        {"state": state, "limit": limit, "offset": offset}).fetchall()
-    return Page(rows, total, offset, limit)
+    """Billing DLQ entries (open ones by default), oldest failure first; chunk_key is
+    "<load id>:<chunk id>", so the ledger row names the slice."""
+    return paged(conn, "d.id, d.dag_id, d.task_id, d.chunk_key, d.state, d.attempts, "
+                 "left(d.error, 300) AS error, d.dag_run_id, d.first_failed_at, d.last_failed_at, "
+                 "d.resolved_at, d.resolution, l.provider, l.billing_account, l.billing_period",
+                 "billing.dlq d LEFT JOIN billing.ledger l ON d.chunk_key LIKE l.load_id || ':%%' "
+                 "WHERE (%(state)s::text IS NULL OR d.state = %(state)s)",
+                 "d.first_failed_at, d.id", {"state": state}, limit, offset)
 
 
 def throttling(conn: psycopg.Connection, window: str = "1 hour") -> list[dict]:

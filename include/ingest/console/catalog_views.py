@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import psycopg
 
-from include.ingest.console.db import Page, bounded, table_exists
+from include.ingest.console.db import Page, paged, table_exists
 
 
 def batches(conn: psycopg.Connection, limit: int = 25, offset: int = 0,
             state: str | None = None) -> Page:
     """Catalog batches, newest first, with their counts, state and — for a rolled-back
     batch — how many records its rollback reported as conflicts (changed by a later batch)."""
-    limit, offset = bounded(limit, offset)
-    where = "WHERE (%(state)s::text IS NULL OR state = %(state)s)"
-    total = conn.execute(f"SELECT count(*) AS n FROM catalog.batches {where}",
-                         {"state": state}).fetchone()["n"]
-    rows = conn.execute(
-        f"SELECT batch_id, run_id, batch_no, source, format, state, records_planned, records_in, "
-        f"created, updated, unchanged, duplicate_in_file, errors, attempts, "
-        f"left(last_error, 300) AS last_error, staged_at, committed_at, rolled_back_at, "
-        f"CASE WHEN jsonb_typeof(rollback_report->'conflicts') = 'array' "
-        f"     THEN jsonb_array_length(rollback_report->'conflicts') END AS rollback_conflicts "
-        f"FROM catalog.batches {where} ORDER BY staged_at DESC, batch_no DESC "
-        f"LIMIT %(limit)s OFFSET %(offset)s",
-        {"state": state, "limit": limit, "offset": offset}).fetchall()
-    return Page(rows, total, offset, limit)
+    return paged(conn, "batch_id, run_id, batch_no, source, format, state, records_planned, "
+                 "records_in, created, updated, unchanged, duplicate_in_file, errors, attempts, "
+                 "left(last_error, 300) AS last_error, staged_at, committed_at, rolled_back_at, "
+                 "CASE WHEN jsonb_typeof(rollback_report->'conflicts') = 'array' "
+                 "THEN jsonb_array_length(rollback_report->'conflicts') END AS rollback_conflicts",
+                 "catalog.batches WHERE (%(state)s::text IS NULL OR state = %(state)s)",
+                 "staged_at DESC, batch_no DESC", {"state": state}, limit, offset)
 
 
 def dlq(conn: psycopg.Connection, limit: int = 25, offset: int = 0) -> Page:
     """Records no reader could read: where they were and why (the bytes stay in the table)."""
-    limit, offset = bounded(limit, offset)
-    total = conn.execute("SELECT count(*) AS n FROM catalog.dlq").fetchone()["n"]
-    rows = conn.execute(
-        "SELECT dlq_id, batch_id, source, source_ordinal, byte_offset, format, "
-        "left(reason, 300) AS reason, octet_length(raw) AS raw_bytes, created_at "
-        "FROM catalog.dlq ORDER BY created_at DESC, dlq_id DESC LIMIT %s OFFSET %s",
-        (limit, offset)).fetchall()
-    return Page(rows, total, offset, limit)
+    return paged(conn, "dlq_id, batch_id, source, source_ordinal, byte_offset, format, "
+                 "left(reason, 300) AS reason, octet_length(raw) AS raw_bytes, created_at",
+                 "catalog.dlq", "created_at DESC, dlq_id DESC", {}, limit, offset)
 
 
 def ils_tables(conn: psycopg.Connection) -> list[dict]:

@@ -72,3 +72,15 @@ def bounded(limit: int, offset: int) -> tuple[int, int]:
 def table_exists(conn: psycopg.Connection, name: str) -> bool:
     """True when `schema.table` exists (sections of work not merged yet, e.g. `ils.*`)."""
     return conn.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (name,)).fetchone()["present"]
+
+
+def paged(conn: psycopg.Connection, select: str, source: str, order: str, params: dict,
+          limit: int, offset: int) -> Page:
+    """`SELECT <select> FROM <source> ORDER BY <order>` one page at a time, with the total
+    count of `source` (which carries its own WHERE with %(name)s placeholders from `params`)."""
+    limit, offset = bounded(limit, offset)
+    total = conn.execute(f"SELECT count(*) AS n FROM {source}", params).fetchone()["n"]
+    rows = conn.execute(f"SELECT {select} FROM {source} ORDER BY {order} "
+                        f"LIMIT %(limit)s OFFSET %(offset)s",
+                        {**params, "limit": limit, "offset": offset}).fetchall()
+    return Page(rows, total, offset, limit)

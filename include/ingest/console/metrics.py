@@ -30,50 +30,35 @@ def _family(kind, name: str, doc: str, series: q.Series) -> Metric:
     return family
 
 
+C, G = CounterMetricFamily, GaugeMetricFamily
+# (kind, name, help, query group, key) — README "Metrics" says what each one means.
+WAREHOUSE_METRICS = [
+    (C, "ingest_billing_rows_published", "Rows of every slice version ever published", "rows", "published_total"),
+    (C, "ingest_billing_rows_quarantined", "Quarantined rows of every slice version ever published", "rows", "quarantined_total"),
+    (G, "ingest_billing_published_rows", "Rows in the warehouse now (published versions)", "rows", "published_now"),
+    (G, "ingest_billing_quarantined_rows", "Quarantined rows of the published versions", "rows", "quarantined_now"),
+    (G, "ingest_billing_quarantined_billed_cost", "Sum of BilledCost held in quarantine by published versions", "rows", "quarantined_cost"),
+    (G, "ingest_billing_published_slices", "Slices with a published version", "rows", "slices"),
+    (G, "ingest_reconciliation_discrepancies", "Slices whose latest reconciliation has a discrepancy", "recon", "discrepancies"),
+    (G, "ingest_reconciliation_warnings", "Slices whose latest reconciliation has a warning (money in quarantine)", "recon", "warnings"),
+    (G, "ingest_dlq_depth", "Dead-letter entries not resolved, per family", "dlq", "depth"),
+    (G, "ingest_billing_dlq_oldest_age_seconds", "Age of the oldest unresolved billing DLQ entry (0: none)", "dlq", "oldest"),
+    (C, "ingest_catalog_records", "Catalog records per outcome over every committed batch", "catalog", "records"),
+    (G, "ingest_catalog_batches", "Catalog batches per state", "catalog", "batches"),
+    (G, "ingest_provider_throttled_responses_1h", "429/503 answers per provider in the last hour", "throttle", "responses_1h"),
+    (G, "ingest_provider_throttle_wait_seconds_1h", "Seconds of wait the provider asked for in the last hour", "throttle", "provider_wait_1h"),
+    (G, "ingest_provider_limiter_wait_seconds_1h", "Seconds our shared rate limiter made callers wait in the last hour", "throttle", "limiter_wait_1h"),
+    (G, "ingest_provider_throttle_events_5m", "Throttle events (provider answers and limiter waits) in the last 5 minutes", "throttle", "events_5m"),
+]
+
+
 def _warehouse() -> Iterator[Metric]:
     with read_only(warehouse_url()) as conn:
-        rows = q.billing_rows(conn)
-        yield _family(CounterMetricFamily, "ingest_billing_rows_published",
-                      "Rows of every slice version ever published", rows["published_total"])
-        yield _family(CounterMetricFamily, "ingest_billing_rows_quarantined",
-                      "Quarantined rows of every slice version ever published", rows["quarantined_total"])
-        yield _family(GaugeMetricFamily, "ingest_billing_published_rows",
-                      "Rows in the warehouse now (published versions)", rows["published_now"])
-        yield _family(GaugeMetricFamily, "ingest_billing_quarantined_rows",
-                      "Quarantined rows of the published versions", rows["quarantined_now"])
-        yield _family(GaugeMetricFamily, "ingest_billing_quarantined_billed_cost",
-                      "Sum of BilledCost held in quarantine by published versions",
-                      rows["quarantined_cost"])
-        yield _family(GaugeMetricFamily, "ingest_billing_published_slices",
-                      "Slices with a published version", rows["slices"])
-        recon = q.reconciliation(conn)
-        yield _family(GaugeMetricFamily, "ingest_reconciliation_discrepancies",
-                      "Slices whose latest reconciliation has a discrepancy", recon["discrepancies"])
-        yield _family(GaugeMetricFamily, "ingest_reconciliation_warnings",
-                      "Slices whose latest reconciliation has a warning (money in quarantine)",
-                      recon["warnings"])
-        yield _family(GaugeMetricFamily, "ingest_dlq_depth",
-                      "Dead-letter entries not resolved, per family", q.dlq_depth(conn))
-        yield _family(GaugeMetricFamily, "ingest_billing_dlq_oldest_age_seconds",
-                      "Age of the oldest unresolved billing DLQ entry (0: none)",
-                      [({}, q.billing_dlq_oldest_age(conn))])
-        catalog = q.catalog_records(conn)
-        yield _family(CounterMetricFamily, "ingest_catalog_records",
-                      "Catalog records per outcome over every committed batch", catalog["records"])
-        yield _family(GaugeMetricFamily, "ingest_catalog_batches",
-                      "Catalog batches per state", catalog["batches"])
-        throttle = q.throttling(conn)
-        yield _family(GaugeMetricFamily, "ingest_provider_throttled_responses_1h",
-                      "429/503 answers per provider in the last hour", throttle["responses_1h"])
-        yield _family(GaugeMetricFamily, "ingest_provider_throttle_wait_seconds_1h",
-                      "Seconds of wait the provider asked for in the last hour",
-                      throttle["provider_wait_1h"])
-        yield _family(GaugeMetricFamily, "ingest_provider_limiter_wait_seconds_1h",
-                      "Seconds our shared rate limiter made callers wait in the last hour",
-                      throttle["limiter_wait_1h"])
-        yield _family(GaugeMetricFamily, "ingest_provider_throttle_events_5m",
-                      "Throttle events (provider answers and limiter waits) in the last 5 minutes",
-                      throttle["events_5m"])
+        groups = {"rows": q.billing_rows(conn), "recon": q.reconciliation(conn),
+                  "dlq": {"depth": q.dlq_depth(conn), "oldest": [({}, q.billing_dlq_oldest_age(conn))]},
+                  "catalog": q.catalog_records(conn), "throttle": q.throttling(conn)}
+    for kind, name, doc, group, key in WAREHOUSE_METRICS:
+        yield _family(kind, name, doc, groups[group][key])
 
 
 def _metadata() -> Iterator[Metric]:
