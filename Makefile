@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.9.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock up down status demo test test-unit test-e2e bench clean
+.PHONY: install lock up down status demo test test-unit test-e2e bench clean promtool
 
 install: $(STAMP)
 
@@ -38,11 +38,19 @@ demo: install
 
 # Everything: unit, DAG integrity, integration and the end-to-end run on CeleryExecutor.
 # pytest exits 5 when it collects no test; make treats that as a failure.
-test: install
+test: install promtool
 	$(PY) -m pytest
 
-test-unit: install
+test-unit: install promtool
 	$(PY) -m pytest tests/unit tests/dags
+
+# promtool checks the alert rules (tests/unit/test_alert_rules.py). Installed from Debian's
+# `prometheus` package when missing and we can (root with apt); otherwise stop, naming it.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	  else echo "promtool missing: install the Debian package 'prometheus' (apt-get install prometheus)"; exit 1; fi; }
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e

@@ -66,6 +66,8 @@ def catalog_ingest():
         from airflow.sdk import get_current_context
 
         from include.ingest.catalog.tasks import run_batch
+        from include.ingest.log_context import bind_from_descriptor
+        bind_from_descriptor(batch)  # the batch id on every log line
         context = get_current_context()
         context["batch_label"] = f"batch-{batch['batch_no']:04d}"
         result = run_batch(batch)

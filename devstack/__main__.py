@@ -13,7 +13,7 @@ from pathlib import Path
 from devstack import airflow_settings, processes
 from devstack.env import needs_local_postgres, needs_local_redis, stack_env, write_env_file
 from devstack.servers import LocalPostgres, LocalRedis, ServerError
-from devstack.state import ADMIN_USER, ROOT, StackState, write_private
+from devstack.state import ADMIN_USER, ROOT, VIEWER_USER, StackState, write_private
 
 
 def process_env(state: StackState) -> dict[str, str]:
@@ -60,7 +60,8 @@ def up(state: StackState) -> dict[str, str]:
     write_env_file(state, stack_env(state))
     state.airflow_home.mkdir(parents=True, exist_ok=True)
     passwords = state.airflow_home / "simple_auth_manager_passwords.json"
-    write_private(passwords, json.dumps({ADMIN_USER: state.admin_password}))
+    write_private(passwords, json.dumps({ADMIN_USER: state.admin_password,
+                                        VIEWER_USER: state.viewer_password}))
     if not running:
         say("airflow db migrate")
         result = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True,

@@ -10,7 +10,7 @@ import json
 import os
 
 from devstack.credentials import postgres_url, redis_url
-from devstack.state import ADMIN_USER, ROOT, StackState, write_private
+from devstack.state import ADMIN_USER, ROOT, VIEWER_USER, StackState, write_private
 
 EXTERNAL_KEYS = ("INGEST_DB_URL", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
                  "AIRFLOW__CELERY__BROKER_URL", "INGEST_REDIS_URL")
@@ -50,7 +50,7 @@ def stack_env(state: StackState) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__FERNET_KEY": state.secrets["fernet_key"],
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",  # user:role
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin,{VIEWER_USER}:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE":
             str(state.airflow_home / "simple_auth_manager_passwords.json"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{ports['api']}/execution/",

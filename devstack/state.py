@@ -25,6 +25,8 @@ PORT_NAMES = ("api", "postgres", "redis", "scheduler_health", "triggerer_logs",
 PREFERRED_PORTS = {"api": 8080}
 
 ADMIN_USER = "admin"
+# a read-only login (SimpleAuthManager role viewer): sees the console, may trigger nothing
+VIEWER_USER = "viewer"
 
 
 def write_private(path: Path, text: str) -> None:
@@ -109,6 +111,7 @@ class StackState:
         self.secrets.setdefault("sandbox_client_secret", secrets.token_urlsafe(24))
         # the UI / REST login: generated per stack, never a fixed admin/admin
         self.secrets.setdefault("admin_password", secrets.token_urlsafe(12))
+        self.secrets.setdefault("viewer_password", secrets.token_urlsafe(12))
         if "fernet_key" not in self.secrets:
             from cryptography.fernet import Fernet
             self.secrets["fernet_key"] = Fernet.generate_key().decode()
@@ -117,6 +120,10 @@ class StackState:
     @property
     def admin_password(self) -> str:
         return self.secrets["admin_password"]
+
+    @property
+    def viewer_password(self) -> str:
+        return self.secrets["viewer_password"]
 
     @property
     def api_url(self) -> str:

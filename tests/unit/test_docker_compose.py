@@ -108,3 +108,45 @@ def test_published_ports_bind_loopback_and_flower_asks_for_a_password():
                                                         f"127.0.0.1 only, got {port!r}")
     flower_env = SERVICES["flower"]["environment"]
     assert str(flower_env["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"]).startswith("${")
+
+
+def test_monitoring_services_are_wired_to_their_files():
+    """statsd-exporter maps Airflow's StatsD metrics, Prometheus scrapes it and the console's
+    /metrics (the plugin's prefix) with the alert rules, Grafana provisions the dashboard."""
+    common = COMPOSE["x-airflow-common"]["environment"]
+    assert common["AIRFLOW__METRICS__STATSD_ON"] == "True"
+    assert common["AIRFLOW__METRICS__STATSD_HOST"] == "statsd-exporter"
+    exporter = SERVICES["statsd-exporter"]
+    assert "--statsd.mapping-config=/etc/statsd/mappings.yml" in exporter["command"]
+    assert "./deploy/statsd/mappings.yml:/etc/statsd/mappings.yml:ro" in exporter["volumes"]
+    assert yaml.safe_load((ROOT / "deploy/statsd/mappings.yml").read_text())["mappings"]
+
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    from include.ingest.console.app import URL_PREFIX
+    assert jobs["ingestion"]["metrics_path"] == f"{URL_PREFIX}/metrics"
+    assert jobs["ingestion"]["static_configs"][0]["targets"] == ["airflow-apiserver:8080"]
+    assert jobs["airflow-statsd"]["static_configs"][0]["targets"] == ["statsd-exporter:9102"]
+    mounts = SERVICES["prometheus"]["volumes"]
+    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in mounts
+    assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    token_file = jobs["ingestion"]["authorization"]["credentials_file"]
+    assert SERVICES["metrics-token"]["environment"]["TOKEN_FILE"] == token_file
+
+    grafana = SERVICES["grafana"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    assert str(grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"]).startswith("${")
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/ingestion.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in ("ingest_dlq_depth", "ingest_billing_rows_published_total",
+                   "ingest_reconciliation_discrepancies", "airflow_task_duration"):
+        assert metric in exprs, metric
+
+
+def test_every_env_example_secret_the_compose_file_needs_is_listed():
+    text = (ROOT / "docker-compose.yaml").read_text()
+    needed = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    listed = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+              if "=" in line and not line.startswith("#")}
+    assert needed <= listed, needed - listed

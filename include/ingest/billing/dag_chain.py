@@ -20,6 +20,8 @@ from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERS
 
 
 def _call(target: str, *args):
+    from include.ingest.log_context import bind_from_descriptor
+    bind_from_descriptor(args[0] if args else None)  # slice, version, chunk on every log line
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)(*args)
 

@@ -23,6 +23,7 @@ from include.ingest.billing.normalize.context import NormalizeContext, Quarantin
 from include.ingest.billing.quarantine_totals import quarantine_totals
 from include.ingest.billing.sources import csv_rows
 from include.ingest.http.exceptions import PermanentError
+from include.ingest.log_context import progress
 from include.ingest.persist import dlq
 from include.ingest.persist.db import connect
 from include.ingest.persist.ledger import SliceVersion, begin_load, record_quarantine
@@ -106,9 +107,10 @@ def _normalize_into(out, bad, items: Iterable, normalizer: Normalizer,
     normalized to `out` and quarantined rows to `bad` (both rewritten whole); return
     (rows in, rows good, rows quarantined)."""
     rows_in = rows_good = rows_bad = 0
-    with out.open("wb") as sink, bad.open("w") as bad_sink, \
+    with out.open("wb") as sink, bad.open("w") as bad_sink, progress("normalize") as done, \
             pq.ParquetWriter(sink, SCHEMA, **NORMALIZED_PARQUET) as writer:
         for item in items:
+            done.rows = rows_in
             if isinstance(item, csv_rows.MalformedRow):
                 row = QuarantinedRow(item.text, f"malformed CSV row: {item.reason}",
                                      item.line_number, ctx.first_row_ordinal)
@@ -126,12 +128,15 @@ def _normalize_into(out, bad, items: Iterable, normalizer: Normalizer,
             rows_good += result.good.num_rows
             rows_bad += len(result.quarantined)
             ctx = ctx.advanced(batch.num_rows)
+        done.rows = rows_in
     return rows_in, rows_good, rows_bad
 
 
 def _parquet_batches(path: str) -> Iterator:
-    with ObjectStoragePath(path).open("rb") as raw:
-        yield from pq.ParquetFile(raw).iter_batches(batch_size=PERSIST_BATCH_ROWS)
+    with ObjectStoragePath(path).open("rb") as raw, progress("persist") as done:
+        for batch in pq.ParquetFile(raw).iter_batches(batch_size=PERSIST_BATCH_ROWS):
+            yield batch
+            done.add(batch.num_rows)  # after the consumer took it: rows handed to COPY
 
 
 def _quarantined(path: str) -> Iterator[QuarantinedRow]:

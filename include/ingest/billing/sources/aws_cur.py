@@ -22,6 +22,7 @@ from airflow.sdk import ObjectStoragePath
 
 from include.ingest import landing
 from include.ingest.billing.normalize.source import csv_convert_options, csv_read_options
+from include.ingest.http import throttle_log
 from include.ingest.http.client import resilient_request
 from include.ingest.http.exceptions import PermanentError, TransientError
 from include.ingest.persist.ledger import SliceVersion
@@ -68,7 +69,8 @@ class _Done:
 
 def _s3_call(fn, url: str):
     """Run one S3 step under the error table (short waits in-task, long ones end the try)."""
-    return resilient_request(lambda: _Done(fn()), url=url, max_attempts=4).value
+    return resilient_request(lambda: _Done(fn()), url=url, max_attempts=4,
+                             on_decision=throttle_log.on_decision_for("aws")).value
 
 
 def find_delivery(s3, report: CurReport, period: str, billing_account: str) -> tuple[SliceVersion, list[dict], dict]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from include.ingest.http import throttle_log
 from include.ingest.http.client import resilient_request
 from include.ingest.http.exceptions import PermanentError, TransientError
 from include.ingest.http.ratelimit import SharedRateLimiter
@@ -78,14 +79,17 @@ class TenantQuota:
     def take(self, qpu: int = 1) -> list[str]:
         """Take ``qpu`` tokens in every window (blocking; ThrottledError past max_wait_s)."""
         members: list[str] = []
+        waited = 0.0
         try:
             for _ in range(qpu):
                 members.append(uuid.uuid4().hex)
                 for limiter in self.limiters:
-                    limiter.acquire(members[-1])
+                    waited += limiter.acquire(members[-1])
         except Exception:  # e.g. ThrottledError from a longer window: give back what was taken
             self.refund(members)
             raise
+        if waited > 0:  # the console's "waits per provider" (billing.throttle_events)
+            throttle_log.record("azure", "limiter", waited)
         return members
 
     def refund(self, members: list[str]) -> None:
@@ -148,7 +152,8 @@ class AzureClient:
             return response
 
         return resilient_request(send, url=url, method=method, parse=parse,
-                                 max_attempts=self.max_attempts)
+                                 max_attempts=self.max_attempts,
+                                 on_decision=throttle_log.on_decision_for("azure"))
 
     def origin(self, url: str) -> str:
         return redact_url(url)

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from include.ingest.http import throttle_log
 from include.ingest.http.client import resilient_request
 from include.ingest.http.exceptions import PermanentError, TransientError
 from include.ingest.http.redact import redact_url
@@ -96,7 +97,8 @@ class BigQueryClient:
             return self.session.request(method, url, params=params, json=body, timeout=(10, 120),
                                         headers={"Authorization": f"Bearer {self._token()}"})
         return resilient_request(send, url=url, method=method, max_attempts=self.max_attempts,
-                                 parse=lambda r: (r.content, json.loads(r.content)))
+                                 parse=lambda r: (r.content, json.loads(r.content)),
+                                 on_decision=throttle_log.on_decision_for("gcp"))
 
     def origin(self, path: str = "queries") -> str:
         return redact_url(f"{self.settings.api_url}/bigquery/v2/projects/{self.settings.project}/{path}")
