@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.9.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock up down status demo test test-unit test-e2e bench clean promtool
+.PHONY: install lock up down status demo test test-unit test-e2e bench clean system-tools
 
 install: $(STAMP)
 
@@ -38,21 +38,25 @@ demo: install
 
 # Everything: unit, DAG integrity, integration and the end-to-end run on CeleryExecutor.
 # pytest exits 5 when it collects no test; make treats that as a failure.
-test: install promtool
+test: install system-tools
 	$(PY) -m pytest
 
-test-unit: install promtool
+test-unit: install system-tools
 	$(PY) -m pytest tests/unit tests/dags
 
-# promtool checks the alert rules (tests/unit/test_alert_rules.py). Installed from Debian's
-# `prometheus` package when missing and we can (root with apt); otherwise stop, naming it.
-promtool:
-	@command -v promtool >/dev/null || { \
+# System tools the tests use, from Debian's packages: promtool (package `prometheus`) checks
+# the alert rules; chromium drives the console's browser test. Installed when missing and we
+# can (root with apt); otherwise stop, naming the package — never skip the tests.
+SYSTEM_TOOLS := promtool:prometheus /usr/bin/chromium:chromium
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$tool >/dev/null || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
-	  else echo "promtool missing: install the Debian package 'prometheus' (apt-get install prometheus)"; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing system packages:$$missing — install them (apt-get install$$missing)"; exit 1; fi; fi
 
-test-e2e: install
+test-e2e: install system-tools
 	$(PY) -m pytest tests/e2e
 
 # Benchmarks with same-run baselines; figures in bench/results/latest.json.
