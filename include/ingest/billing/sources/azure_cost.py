@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pyarrow as pa
 
@@ -166,12 +166,23 @@ def fetch_query_chunk(client: AzureClient, chunk: dict, sv: SliceVersion, cursor
 
     def source(paginator: Paginator) -> Iterator[Page]:
         while not paginator.done:
-            url = paginator.token or first_url
+            url = same_origin(paginator.token, first_url) if paginator.token else first_url
             raw, doc = client.call("POST", url, body=body, qpu=1, parse=_parse)
             rows, next_link = _check_page(doc, chunk, client.origin(url))
             yield Page(raw, rows, next_link)
 
     return land_pages(sv, chunk, source, reread, client.origin(first_url), cursor)
+
+
+def same_origin(next_link: str, first_url: str) -> str:
+    """`next_link` if it points where the first request went (scheme, host, port): it is
+    POSTed with our bearer token, so a page naming another host must not receive it."""
+    ours, theirs = urlsplit(first_url), urlsplit(next_link)
+    if (theirs.scheme, theirs.hostname, theirs.port) != (ours.scheme, ours.hostname, ours.port):
+        raise PermanentError(f"expected a nextLink on {ours.scheme}://{ours.netloc}, got one on "
+                             f"{theirs.scheme}://{theirs.hostname}; refusing to send the token there — "
+                             f"check the management endpoint of the connection")
+    return next_link
 
 
 def reread(body: bytes) -> tuple[str | None, int, dict]:

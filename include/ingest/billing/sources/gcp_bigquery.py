@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -37,8 +38,31 @@ from include.ingest.persist.ledger import SliceVersion
 CREDITS_MICROS = "SUM(IFNULL((SELECT SUM(CAST(c.amount * 1000000 AS INT64)) FROM UNNEST(credits) c), 0))"
 
 
+# Every value spliced into SQL is checked against a strict form first: the table comes from
+# a connection, the period from a DAG param, partitions and export times from BigQuery's own
+# answers and, on replay, from DLQ descriptors — none of them may carry a quote or a clause.
+_TABLE = re.compile(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_$-]{1,1024}")
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2}| UTC)?")
+
+
+def _checked(value, form: re.Pattern, what: str, example: str) -> str:
+    text = str(value)
+    if not form.fullmatch(text):
+        raise PermanentError(f"expected {what} like {example}, got {text[:80]!r}; it is put into "
+                             f"BigQuery SQL, so nothing else is accepted — fix the connection, "
+                             f"the param or the DLQ entry")
+    return text
+
+
 def _month(period: str) -> str:
-    return period.replace("-", "")
+    return _checked(period, _PERIOD, "a billing period", "2024-01").replace("-", "")
+
+
+def _table(table: str) -> str:
+    return _checked(table, _TABLE, "a BigQuery table project.dataset.table",
+                    "my-project.billing.gcp_billing_export_v1_0123")
 
 
 def rows_of(client: BigQueryClient, sql: str) -> list[dict]:
@@ -58,7 +82,7 @@ def rows_of(client: BigQueryClient, sql: str) -> list[dict]:
 def partitions(client: BigQueryClient, period: str) -> list[dict]:
     sql = (f"SELECT DATE(_PARTITIONTIME) AS partition_date, MAX(export_time) AS max_export_time, "
            f"COUNT(*) AS row_count, SUM(CAST(cost * 1000000 AS INT64)) AS cost_micros, "
-           f"{CREDITS_MICROS} AS credits_micros FROM `{client.settings.table}` "
+           f"{CREDITS_MICROS} AS credits_micros FROM `{_table(client.settings.table)}` "
            f"WHERE invoice.month = '{_month(period)}' GROUP BY 1 ORDER BY 1")
     found = rows_of(client, sql)
     unpartitioned = [p for p in found if p["partition_date"] is None]
@@ -72,7 +96,7 @@ def invoice_totals(client: BigQueryClient, period: str) -> dict:
     """Google's exact invoice reconciliation for one invoice month (micros), plus rows."""
     sql = (f"SELECT invoice.month AS month, COUNT(*) AS row_count, SUM(CAST(cost * 1000000 AS INT64)) AS "
            f"cost_micros, {CREDITS_MICROS} AS credits_micros, MAX(export_time) AS max_export_time "
-           f"FROM `{client.settings.table}` WHERE invoice.month = '{_month(period)}' GROUP BY 1")
+           f"FROM `{_table(client.settings.table)}` WHERE invoice.month = '{_month(period)}' GROUP BY 1")
     found = rows_of(client, sql)
     if not found:
         return {"rows": 0, "cost_micros": 0, "credits_micros": 0, "max_export_time": None}
@@ -107,9 +131,10 @@ def plan_export(client: BigQueryClient, billing_account: str, period: str,
 
 
 def chunk_sql(table: str, period: str, chunk: dict) -> str:
-    return (f"SELECT * FROM `{table}` WHERE invoice.month = '{_month(period)}' AND "
-            f"DATE(_PARTITIONTIME) = '{chunk['partition']}' AND "
-            f"export_time <= TIMESTAMP('{chunk['max_export_time']}')")
+    partition = _checked(chunk["partition"], _DATE, "a partition date", "2024-01-31")
+    until = _checked(chunk["max_export_time"], _INSTANT, "an export time", "2024-02-01T03:04:05Z")
+    return (f"SELECT * FROM `{_table(table)}` WHERE invoice.month = '{_month(period)}' AND "
+            f"DATE(_PARTITIONTIME) = '{partition}' AND export_time <= TIMESTAMP('{until}')")
 
 
 def fetch_partition(client: BigQueryClient, chunk: dict, sv: SliceVersion, cursor=None) -> landing.LandedFile:
