@@ -199,11 +199,11 @@ class LocalPostgres:
             for name in names:
                 if name not in owners:
                     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), role))
-                elif owners[name] != APP_ROLE:
+                    continue
+                if owners[name] != APP_ROLE:
                     conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), role))
-                    with self._socket_connection(name) as db:
-                        _hand_over_objects(db)
-
+                with self._socket_connection(name) as db:  # every start: a conversion cut short resumes
+                    _hand_over_objects(db)
 
     def stop(self) -> None:
         if self.is_running():
@@ -217,17 +217,19 @@ def _hand_over_objects(conn) -> None:
     mine = "NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
     statements = conn.execute(f"""
         SELECT format('ALTER SCHEMA %I OWNER TO {APP_ROLE}', n.nspname) FROM pg_namespace n
-         WHERE n.nspname {mine}
+         WHERE n.nspname {mine} AND pg_get_userbyid(n.nspowner) <> '{APP_ROLE}'
         UNION ALL
         SELECT format('ALTER TABLE %I.%I OWNER TO {APP_ROLE}', n.nspname, c.relname)
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname {mine}
+           AND pg_get_userbyid(c.relowner) <> '{APP_ROLE}'
            AND NOT (c.relkind = 'S' AND EXISTS (  -- serial / identity sequences follow their table
                SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')
                   AND d.refclassid = 'pg_class'::regclass))
         UNION ALL
         SELECT format('ALTER ROUTINE %s OWNER TO {APP_ROLE}', p.oid::regprocedure)
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname {mine}
+           AND pg_get_userbyid(p.proowner) <> '{APP_ROLE}'
         """).fetchall()
     for (statement,) in statements:
         conn.execute(statement)
