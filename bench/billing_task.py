@@ -18,7 +18,7 @@ from bench.peak_rss import PeakRss
 from include.ingest.billing import pipeline
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 
 def run(path: Path, rows: int) -> dict:

@@ -20,7 +20,7 @@ length within about twice its length (before much is landed, and the chunk then 
 nothing is published). Within one task attempt every digest is also kept in memory.
 
 The state round-trips through JSON (``to_state`` / ``from_state``) so it can be saved after
-every page (include/ingest/state.py) and a retried task resumes from the next page.
+every page (include/ingest/billing/cursors.py) and a retried task resumes from the next page.
 """
 from __future__ import annotations
 

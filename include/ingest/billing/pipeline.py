@@ -23,12 +23,12 @@ from include.ingest.billing.normalize.context import NormalizeContext, Quarantin
 from include.ingest.billing.quarantine_totals import quarantine_totals
 from include.ingest.billing.sources import csv_rows
 from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist import dlq
+from include.ingest.billing.store import dlq
 from include.ingest.persist.db import connect
-from include.ingest.persist.ledger import SliceVersion, begin_load, record_quarantine
+from include.ingest.billing.store.ledger import SliceVersion, begin_load, record_quarantine
 from include.ingest.persist.migrate import migrate
-from include.ingest.persist.publish import publish
-from include.ingest.persist.staging import ChunkRows, load_chunk
+from include.ingest.billing.store.publish import publish
+from include.ingest.billing.store.chunk_loads import ChunkRows, load_chunk
 
 Normalizer = Callable  # (batch, NormalizeContext) -> NormalizedBatch
 log = logging.getLogger(__name__)

@@ -37,9 +37,9 @@ import psycopg
 
 from include.ingest.billing.quarantine_totals import QuarantineTotals, quarantine_totals
 from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 from include.ingest.persist.db import connect
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 # GCP declares money in integer micros (Google's exact invoice query rounds each row), so
 # our exact Decimal sums may differ by up to half a micro per row.

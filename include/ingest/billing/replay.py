@@ -4,12 +4,12 @@ the replay touched through the same reconciliation gate as the provider DAGs."""
 from __future__ import annotations
 
 from include.ingest.billing import providers
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 
 def open_dlq_entries(entry_ids: list[int] | None, dag_id: str | None) -> list[dict]:
     """Open DLQ chunk entries to replay (marked 'replaying'), as small descriptors."""
-    from include.ingest.persist import dlq
+    from include.ingest.billing.store import dlq
     from include.ingest.persist.db import connect
     with connect() as conn:
         entries = [e for e in dlq.open_entries(conn, dag_id, entry_ids or None)
@@ -43,9 +43,9 @@ def publish_replayed(persisted: list[dict], dag_run_id: str | None = None) -> li
     task (after the other slices are published), naming the discrepancy."""
     from include.ingest.billing.reconcile import publish_reconciled
     from include.ingest.http.exceptions import PermanentError
-    from include.ingest.persist import dlq
+    from include.ingest.billing.store import dlq
     from include.ingest.persist.db import connect
-    from include.ingest.persist.publish import PublishError
+    from include.ingest.billing.store.publish import PublishError
     results, slices, refused = [], {}, []
     for item in persisted:
         slices.setdefault(SliceVersion.from_json(item["slice"]).load_id, item["slice"])

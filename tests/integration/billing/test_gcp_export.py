@@ -8,7 +8,7 @@ import pytest
 from include.ingest.billing import pipeline
 from include.ingest.billing.sources import gcp_bigquery
 from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 from sandbox import Sandbox
 from tests.integration.billing.cloud_env import cloud_env, gcp_client, run_gcp, slice_state  # noqa: F401
 

@@ -55,7 +55,7 @@ class AwsCur(BillingProvider):
     def previous_month_open(self, planned: dict, params: dict) -> bool:
         """Scheduled runs only: the previous month keeps being refreshed until final."""
         from include.ingest.billing.runs import needs_refresh
-        from include.ingest.persist.ledger import SliceVersion
+        from include.ingest.billing.store.ledger import SliceVersion
 
         if params.get("billing_period"):
             return False

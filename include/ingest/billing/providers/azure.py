@@ -18,7 +18,7 @@ class AzureCost(BillingProvider):
         """The client and the connection's extra (default scopes, export name and root)."""
         from airflow.sdk import BaseHook
 
-        from include.ingest.state import redis_client
+        from include.ingest.billing.cursors import redis_client
         from include.ingest.billing.sources.azure_client import AzureClient, AzureSettings
         from include.ingest.http.exceptions import PermanentError
         from include.ingest.safety import params as checked

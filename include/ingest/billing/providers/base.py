@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from include.ingest import landing
-    from include.ingest.persist.ledger import SliceVersion
+    from include.ingest.billing.store.ledger import SliceVersion
 
 
 class BillingProvider:
@@ -70,7 +70,7 @@ class BillingProvider:
     def fetch(self, chunk: dict, conn_id: str | None) -> dict:
         """The `fetch` task: land the chunk's bytes (a no-op when already landed intact);
         ``conn_id`` None = the one the chunk was planned with (DLQ replays)."""
-        from include.ingest.persist.ledger import SliceVersion
+        from include.ingest.billing.store.ledger import SliceVersion
 
         sv = SliceVersion.from_json(chunk["slice"])
         landed = self.land(self.client(conn_id or chunk.get("conn_id")), chunk, sv)

@@ -28,8 +28,8 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from include.ingest.billing.decimal_ops import EXACT
-from include.ingest.persist.columns import SQL_COLUMNS
-from include.ingest.persist.decimal_narrowing import narrow_batch
+from include.ingest.billing.store.columns import SQL_COLUMNS
+from include.ingest.billing.store.decimal_narrowing import narrow_batch
 
 COPY_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, SQL_COLUMNS))
 # the parent's partitioned indexes (migration 0006); a partition must have each to attach

@@ -9,9 +9,9 @@ import pytest
 from psycopg.copy import QueuedLibpqWriter
 
 from include.ingest.billing.focus import SCHEMA
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 
-from tests.integration.persist.rows import focus_rows, slice_version
+from tests.integration.billing.store.rows import focus_rows, slice_version
 
 LOAD_SEQ = 990_001  # no ledger row: these tests use the table functions alone
 
