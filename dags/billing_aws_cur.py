@@ -6,7 +6,7 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
 from include.ingest.billing.providers.aws import PROVIDER as AWS
 from include.ingest import timeouts

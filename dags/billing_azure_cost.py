@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
 from include.ingest.billing.providers.azure import PROVIDER as AZURE
 from include.ingest import timeouts

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest import timeouts
 from include.ingest.billing import providers
 from include.ingest.queues import DEFAULT

@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest import timeouts
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.queues import DEFAULT, MARC21_PARSE
 
 DOC = """
@@ -36,6 +37,7 @@ Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 @dag(dag_id="catalog_ingest", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "ingest"], max_active_runs=4,
      default_args={"retries": 3, "retry_delay": timedelta(seconds=30),
+                   "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING},
      params={
          "source": Param("", type="string", title="File",

@@ -28,7 +28,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 
 DEFAULT_MAX_PAGES = 100_000  # ~100M rows at 1,000 a page: far above any one chunk
 SEEN_WINDOW = 256  # digests saved with the state: ~5 KB of JSON, whatever the page count

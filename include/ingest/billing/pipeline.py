@@ -22,7 +22,7 @@ from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import NormalizeContext, QuarantinedRow
 from include.ingest.billing.quarantine_totals import quarantine_totals
 from include.ingest.billing.sources import csv_rows
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from include.ingest.billing.store import dlq
 from include.ingest.persist.db import connect
 from include.ingest.billing.store.ledger import SliceVersion, begin_load, record_quarantine

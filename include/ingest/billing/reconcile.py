@@ -36,7 +36,7 @@ from decimal import Decimal
 import psycopg
 
 from include.ingest.billing.quarantine_totals import QuarantineTotals, quarantine_totals
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from include.ingest.billing.store import load_tables
 from include.ingest.persist.db import connect
 from include.ingest.billing.store.ledger import SliceVersion

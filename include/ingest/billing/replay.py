@@ -42,7 +42,7 @@ def publish_replayed(persisted: list[dict], dag_run_id: str | None = None) -> li
     Entries whose slice still cannot publish stay open; a slice the gate refuses fails the
     task (after the other slices are published), naming the discrepancy."""
     from include.ingest.billing.reconcile import publish_reconciled
-    from include.ingest.http.exceptions import PermanentError
+    from include.ingest.errors import PermanentError
     from include.ingest.billing.store import dlq
     from include.ingest.persist.db import connect
     from include.ingest.billing.store.publish import PublishError

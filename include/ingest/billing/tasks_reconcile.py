@@ -36,7 +36,7 @@ def summarize(results: dict[str, list[dict] | None]) -> dict:
     """Counts per status and the detail of every warning (quarantined money); raises
     ``PermanentError`` naming every discrepancy (slice, measure, difference) -- all are
     already stored in billing.reconciliation."""
-    from include.ingest.http.exceptions import PermanentError
+    from include.ingest.errors import PermanentError
 
     checks = [c for found in results.values() if found for c in found]
     summary = {"checked": len(checks), "providers": {p: None if r is None else len(r) for p, r in results.items()},

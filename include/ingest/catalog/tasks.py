@@ -3,7 +3,8 @@
 Each function takes and returns JSON-able values: XCom carries batch descriptors and
 counts, never records. Connections come from the environment (`INGEST_DB_URL`,
 `INGEST_REDIS_URL`, `INGEST_LANDING_URL`). Bad input (unknown format, missing file) fails
-the task at once — retrying cannot fix it; anything else is retried by Airflow, and every
+the task at once (`PermanentError`, the error vocabulary every DAG shares:
+include/ingest/errors.py) — retrying cannot fix it; anything else is retried by Airflow, and every
 step is idempotent (batches are keyed by run id + number, a committed batch is never
 written twice).
 """
@@ -17,6 +18,7 @@ from include.ingest.catalog.pipeline import ingest_batch
 from include.ingest.catalog.plan import land_source, plan_batches
 from include.ingest.catalog.rollback import rollback_batch
 from include.ingest.catalog.store import StoreError
+from include.ingest.errors import PermanentError
 from include.ingest.persist.db import connect
 from include.ingest.persist.migrate import migrate
 from include.ingest.safety import InputRefused
@@ -24,9 +26,8 @@ from include.ingest.safety import InputRefused
 log = logging.getLogger(__name__)
 
 
-def _fail_fast(exc: Exception):
-    from airflow.sdk.exceptions import AirflowFailException
-    return AirflowFailException(str(exc))
+def _fail_fast(exc: Exception) -> PermanentError:
+    return PermanentError(str(exc))
 
 
 def plan_run(params: dict, run_id: str) -> list[dict]:

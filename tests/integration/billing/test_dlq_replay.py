@@ -5,7 +5,7 @@ import pytest
 from include.ingest.billing import pipeline, replay
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from include.ingest.billing.store.publish import PublishError
 from tests.integration.billing.run_cur import PAYER, report
 

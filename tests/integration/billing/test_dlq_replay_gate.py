@@ -8,7 +8,7 @@ import pytest
 
 from include.ingest.billing import pipeline, replay
 from include.ingest.billing.sources import gcp_bigquery
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from include.ingest.billing.store.ledger import SliceVersion
 from sandbox import Sandbox
 from tests.integration.billing.cloud_env import cloud_env, gcp_client, load_gcp_chunk  # noqa: F401

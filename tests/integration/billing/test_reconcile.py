@@ -11,7 +11,7 @@ from include.ingest.billing.reconcile import reconcile_published
 from include.ingest.billing.providers.azure import PROVIDER as AZURE
 from include.ingest.billing.providers.gcp import PROVIDER as GCP
 from include.ingest.billing.tasks_reconcile import summarize
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from sandbox import Sandbox
 from sandbox.gcp.extra_row import extra_core
 from tests.integration.billing.cloud_env import (RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401

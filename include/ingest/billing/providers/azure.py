@@ -20,7 +20,7 @@ class AzureCost(BillingProvider):
 
         from include.ingest.billing.cursors import redis_client
         from include.ingest.billing.sources.azure_client import AzureClient, AzureSettings
-        from include.ingest.http.exceptions import PermanentError
+        from include.ingest.errors import PermanentError
         from include.ingest.safety import params as checked
 
         connection = BaseHook.get_connection(checked.conn_id(conn_id))

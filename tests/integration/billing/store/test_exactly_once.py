@@ -1,4 +1,4 @@
-"""Staging, publish and the ledger against real PostgreSQL (docs/architecture.md §4): every load runs
+"""Chunk loads, publish and the ledger against real PostgreSQL (docs/architecture.md §4): every load runs
 twice and changes nothing the second time; restatements replace, older never overwrites
 newer; concurrent publishers leave one consistent version."""
 import threading
