@@ -28,6 +28,9 @@ def _provider(chunk: dict) -> providers.BillingProvider:
 
 
 def replay_fetch(entry: dict) -> dict:
+    from include.ingest.billing.descriptors import ReplayEntry, received
+
+    received(ReplayEntry, entry, "fetch")
     return {"id": entry["id"], **_provider(entry["chunk"]).fetch(entry["chunk"], entry["chunk"].get("conn_id"))}
 
 
@@ -46,8 +49,11 @@ def publish_replayed(persisted: list[dict], dag_run_id: str | None = None) -> li
     from include.ingest.billing.store import dlq
     from include.ingest.persist.db import connect
     from include.ingest.billing.store.publish import PublishError
+    from include.ingest.billing.descriptors import Persisted, received
+
     results, slices, refused = [], {}, []
     for item in persisted:
+        received(Persisted, item, "publish")
         slices.setdefault(SliceVersion.from_json(item["slice"]).load_id, item["slice"])
     for load_id, slice_json in sorted(slices.items()):
         try:

@@ -18,12 +18,29 @@ from include.ingest.catalog.pipeline import ingest_batch
 from include.ingest.catalog.plan import land_source, plan_batches
 from include.ingest.catalog.rollback import rollback_batch
 from include.ingest.catalog.store import StoreError
+from include.ingest.descriptors import Descriptor, received
 from include.ingest.errors import PermanentError
 from include.ingest.persist.db import connect
 from include.ingest.persist.migrate import migrate
 from include.ingest.safety import InputRefused
 
 log = logging.getLogger(__name__)
+
+
+class CatalogBatch(Descriptor):
+    """One planned batch (`plan.plan_batches`): a byte range of a landed file and how to
+    read and apply it; what `run_batch` receives from `plan_run` through XCom."""
+    batch_id: str
+    run_id: str
+    batch_no: int
+    source: str
+    sha256: str
+    format: str
+    start: int
+    end: int
+    first_ordinal: int
+    records: int
+    policy: str
 
 
 def _fail_fast(exc: Exception) -> PermanentError:
@@ -60,6 +77,7 @@ def plan_run(params: dict, run_id: str) -> list[dict]:
 
 def run_batch(descriptor: dict) -> dict:
     """Parse + key + dedupe + persist one batch; its counts."""
+    received(CatalogBatch, descriptor, "ingest_batch")
     try:
         with connect() as conn:
             return ingest_batch(conn, descriptor, bloom.from_env())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from include.ingest.billing.providers.base import BillingProvider
+from include.ingest.billing.providers.base import BillingProvider, ChunkSteps
 
 
 class AwsCur(BillingProvider):
@@ -37,20 +37,11 @@ class AwsCur(BillingProvider):
         planned["previous_period"] = previous_period(planned["slice"]["billing_period"])
         return planned
 
-    def land(self, client, chunk: dict, sv):
-        from include.ingest.billing.sources import aws_cur
-
-        return aws_cur.fetch(client, chunk, sv)
-
-    def read_batches(self, chunk: dict):
-        from include.ingest.billing.sources import aws_cur
-
-        return aws_cur.read_batches
-
-    def normalize_batch(self):
+    def chunk_steps(self, chunk: dict) -> ChunkSteps:
         from include.ingest.billing.normalize.aws_cur import normalize_batch
+        from include.ingest.billing.sources import aws_cur
 
-        return normalize_batch
+        return ChunkSteps(aws_cur.fetch, aws_cur.read_batches, normalize_batch)  # one data file
 
     def previous_month_open(self, planned: dict, params: dict) -> bool:
         """Scheduled runs only: the previous month keeps being refreshed until final."""

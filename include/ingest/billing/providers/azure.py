@@ -8,7 +8,7 @@ publish and is checked again nightly.
 """
 from __future__ import annotations
 
-from include.ingest.billing.providers.base import BillingProvider
+from include.ingest.billing.providers.base import BillingProvider, ChunkSteps
 
 
 class AzureCost(BillingProvider):
@@ -50,22 +50,13 @@ class AzureCost(BillingProvider):
         return azure_cost.plan_query(client, account, period, scopes or extra.get("scopes") or [],
                                      int(params["window_days"]), params["cost_type"], params.get("page_size"))
 
-    def land(self, client, chunk: dict, sv):
-        from include.ingest.billing.sources import azure_cost, azure_exports
-
-        if chunk["kind"] == "query":
-            return azure_cost.fetch_query_chunk(client, chunk, sv)
-        return azure_exports.fetch_part(client, chunk, sv)
-
-    def read_batches(self, chunk: dict):
-        from include.ingest.billing.sources import azure_cost, azure_exports
-
-        return azure_cost.read_batches if chunk["kind"] == "query" else azure_exports.read_batches
-
-    def normalize_batch(self):
+    def chunk_steps(self, chunk: dict) -> ChunkSteps:
         from include.ingest.billing.normalize.azure import normalize_batch
+        from include.ingest.billing.sources import azure_cost, azure_exports
 
-        return normalize_batch
+        if chunk["kind"] == "query":  # a scope × window of Query API pages
+            return ChunkSteps(azure_cost.fetch_query_chunk, azure_cost.read_batches, normalize_batch)
+        return ChunkSteps(azure_exports.fetch_part, azure_exports.read_batches, normalize_batch)  # a CSV part
 
     def probe(self, client):
         """Query API loads: the Daily Cost aggregate of the same scopes for the month.

@@ -12,11 +12,17 @@ inside the methods, on the worker.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from include.ingest import landing
     from include.ingest.billing.store.ledger import SliceVersion
+
+
+class ChunkSteps(NamedTuple):
+    """How one chunk of a provider is handled on the worker (its heavy modules)."""
+    land: Callable  # (client, chunk, SliceVersion) → landing.LandedFile: raw bytes, unchanged
+    read_batches: Callable[[str, str], Iterator]  # (landed path, format) → record batches
+    normalize_batch: Callable  # (record batch, NormalizeContext) → NormalizedBatch
 
 
 class BillingProvider:
@@ -37,16 +43,8 @@ class BillingProvider:
         source). Params that name places are checked before any call."""
         raise NotImplementedError
 
-    def land(self, client: Any, chunk: dict, sv: SliceVersion) -> landing.LandedFile:
-        """Land one chunk's raw bytes unchanged; the `landing.LandedFile`."""
-        raise NotImplementedError
-
-    def read_batches(self, chunk: dict) -> Callable[[str, str], Iterator]:
-        """The reader of this chunk's landed file: (path, format) → record batches."""
-        raise NotImplementedError
-
-    def normalize_batch(self) -> Callable:
-        """The normalizer: (record batch, NormalizeContext) → NormalizedBatch."""
+    def chunk_steps(self, chunk: dict) -> ChunkSteps:
+        """How to land, read and normalize ``chunk`` (imported here, on the worker)."""
         raise NotImplementedError
 
     def probe(self, client: Any):
@@ -70,25 +68,29 @@ class BillingProvider:
     def fetch(self, chunk: dict, conn_id: str | None) -> dict:
         """The `fetch` task: land the chunk's bytes (a no-op when already landed intact);
         ``conn_id`` None = the one the chunk was planned with (DLQ replays)."""
+        from include.ingest.billing.descriptors import Chunk, received
         from include.ingest.billing.store.ledger import SliceVersion
 
-        sv = SliceVersion.from_json(chunk["slice"])
-        landed = self.land(self.client(conn_id or chunk.get("conn_id")), chunk, sv)
+        sv = SliceVersion.from_json(received(Chunk, chunk, "fetch")["slice"])
+        landed = self.chunk_steps(chunk).land(self.client(conn_id or chunk.get("conn_id")), chunk, sv)
         return {"chunk": chunk, "landed": landed.to_json()}
 
     def normalize(self, fetched: dict) -> dict:
         """The `normalize` task: the landed file → FOCUS Parquet + quarantine."""
         from include.ingest.billing import pipeline
+        from include.ingest.billing.descriptors import Fetched, received
 
-        return pipeline.normalize(fetched["chunk"], fetched["landed"], self.normalize_batch(),
-                                  self.read_batches(fetched["chunk"]))
+        steps = self.chunk_steps(received(Fetched, fetched, "normalize")["chunk"])
+        return pipeline.normalize(fetched["chunk"], fetched["landed"], steps.normalize_batch,
+                                  steps.read_batches)
 
     def publish(self, planned: dict, run_id: str | None = None) -> dict:
         """The `publish` task: through the reconciliation gate (the totals the provider
         declared at plan time, when it declares any), then the slice swapped in."""
+        from include.ingest.billing.descriptors import Plan, received
         from include.ingest.billing.reconcile import publish_reconciled
 
-        return publish_reconciled(planned, run_id)
+        return publish_reconciled(received(Plan, planned, "publish"), run_id)
 
     def nightly_probe(self, conn_id: str):
         """The probe of the nightly reconciliation, on the connection ``conn_id``."""

@@ -6,7 +6,7 @@ SUM(cost), SUM(cost) + SUM(credits) in micros) gates publish and is checked agai
 """
 from __future__ import annotations
 
-from include.ingest.billing.providers.base import BillingProvider
+from include.ingest.billing.providers.base import BillingProvider, ChunkSteps
 
 
 class GcpExport(BillingProvider):
@@ -28,20 +28,11 @@ class GcpExport(BillingProvider):
         return gcp_bigquery.plan_export(client, checked.account(params["billing_account"]), period,
                                         params.get("page_size"))
 
-    def land(self, client, chunk: dict, sv):
-        from include.ingest.billing.sources import gcp_bigquery
-
-        return gcp_bigquery.fetch_partition(client, chunk, sv)
-
-    def read_batches(self, chunk: dict):
-        from include.ingest.billing.sources import gcp_bigquery
-
-        return gcp_bigquery.read_batches
-
-    def normalize_batch(self):
+    def chunk_steps(self, chunk: dict) -> ChunkSteps:
         from include.ingest.billing.normalize.gcp import normalize_batch
+        from include.ingest.billing.sources.gcp_bigquery import fetch_partition, read_batches
 
-        return normalize_batch
+        return ChunkSteps(fetch_partition, read_batches, normalize_batch)  # one usage day's pages
 
     def probe(self, client):
         """COUNT, SUM(cost) and SUM(cost) + SUM(credits.amount) of the invoice month, in

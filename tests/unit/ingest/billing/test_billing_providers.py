@@ -12,7 +12,7 @@ from include.ingest.billing import providers
 from include.ingest.billing.providers.base import BillingProvider
 
 ROOT = Path(__file__).resolve().parents[4]
-STEPS = ("client", "plan_delivery", "land", "read_batches", "normalize_batch", "probe")
+STEPS = ("client", "plan_delivery", "chunk_steps", "probe")
 
 
 def _settings() -> dict:
