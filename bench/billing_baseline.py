@@ -21,7 +21,7 @@ import psycopg
 from pydantic import BaseModel
 
 from include.ingest.billing.keys import idempotency_key
-from include.ingest.persist.columns import sql_name
+from include.ingest.billing.store.columns import sql_name
 
 
 class FocusRow(BaseModel):

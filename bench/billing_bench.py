@@ -20,9 +20,9 @@ from bench.cur_file import distinct_lines, write_cur
 from bench.servers import bench_database
 from devstack.state import ROOT
 from include.ingest import memory
-from include.ingest.persist import load_tables
-from include.ingest.persist.columns import SQL_COLUMNS
-from include.ingest.persist.decimal_narrowing import narrow_batch
+from include.ingest.billing.store import load_tables
+from include.ingest.billing.store.columns import SQL_COLUMNS
+from include.ingest.billing.store.decimal_narrowing import narrow_batch
 
 WORKDIR = ROOT / ".local" / "bench"
 

@@ -1,5 +1,5 @@
 """The in-task billing pipeline on one CUR file, as a worker runs it: read + normalize →
-Parquet, COPY into staging, publish. Run as a subprocess so its peak RSS is its own:
+Parquet, COPY into the load's table, publish. Run as a subprocess so its peak RSS is its own:
 
     python -m bench.billing_task FILE --rows N   (INGEST_DB_URL, INGEST_LANDING_URL set)
 
@@ -18,7 +18,7 @@ from bench.peak_rss import PeakRss
 from include.ingest.billing import pipeline
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 
 def run(path: Path, rows: int) -> dict:

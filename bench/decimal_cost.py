@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from include.ingest.billing.normalize.arrow_parse import decimals
-from include.ingest.persist import load_tables
-from include.ingest.persist.decimal_narrowing import narrow_batch
+from include.ingest.billing.store import load_tables
+from include.ingest.billing.store.decimal_narrowing import narrow_batch
 from include.ingest.billing.pipeline import NORMALIZED_PARQUET
 
 COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "PricingQuantity")

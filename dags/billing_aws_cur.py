@@ -6,8 +6,9 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest.billing.providers.aws import PROVIDER as AWS
 from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
@@ -28,7 +29,7 @@ month is re-triggered until its InvoiceId is final. Backfill past months with
 `airflow backfill create --dag-id billing_aws_cur --from-date … --to-date …`.
 """
 PARAMS = {
-    "aws_conn_id": Param("aws_billing", type="string", title="AWS connection"),
+    AWS.conn_param: Param(AWS.default_conn, type="string", title="AWS connection"),
     "bucket": Param("sandbox-billing", type="string", title="CUR bucket"),
     "layout": Param("cur1", type="string", enum=["cur1", "cur2"], title="Report layout",
                     values_display={"cur1": "Legacy CUR (csv.gz)", "cur2": "CUR 2.0 Data Export (Parquet)"}),
@@ -48,19 +49,14 @@ PARAMS = {
 def billing_aws_cur():
     @task(execution_timeout=timeouts.BILLING_PLAN)
     def plan(params=None, logical_date=None, run_id=None) -> dict:
-        from include.ingest.billing.tasks import plan_aws_cur
-        return plan_aws_cur(params, logical_date, run_id)
+        return AWS.plan(params, logical_date, run_id)
 
     @task.short_circuit(trigger_rule="none_failed")
     def previous_month_open(plan_: dict, params=None) -> bool:
-        from include.ingest.billing.tasks import previous_month_needs_refresh
-        return previous_month_needs_refresh(plan_, params)
+        return AWS.previous_month_open(plan_, params)
 
     planned = plan()
-    published = chunk_chain(planned, fetch="include.ingest.billing.tasks:fetch_aws_cur",
-                            normalize="include.ingest.billing.tasks:normalize_aws_cur",
-                            publish="include.ingest.billing.tasks:publish_aws_cur",
-                            conn_param="aws_conn_id", pool="provider_aws", fetch_retries=5)
+    published = chunk_chain(planned, AWS, fetch_retries=5)
     published >> previous_month_open(planned) >> TriggerDagRunOperator(
         task_id="refresh_previous_month", trigger_dag_id="billing_aws_cur",
         conf={**{name: "{{ params.%s }}" % name for name in PARAMS},

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest.billing.providers.azure import PROVIDER as AZURE
 from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
@@ -27,7 +28,7 @@ the run fails unless the slice was published).
 Clearing any task is safe; a re-run of unchanged data is a no-op.
 """
 PARAMS = {
-    "azure_conn_id": Param("azure_cost", type="string", title="Azure connection"),
+    AZURE.conn_param: Param(AZURE.default_conn, type="string", title="Azure connection"),
     "billing_account": Param("12345678", type="string", title="Billing account id"),
     "billing_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                             title="Billing period (YYYY-MM)", description="Empty: the run's month"),
@@ -48,15 +49,11 @@ PARAMS = {
                    "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING})
 def billing_azure_cost():
-    @task(pool="provider_azure", execution_timeout=timeouts.BILLING_PLAN)
+    @task(pool=AZURE.pool, execution_timeout=timeouts.BILLING_PLAN)
     def plan(params=None, logical_date=None, run_id=None) -> dict:
-        from include.ingest.billing.tasks_cloud import plan_azure
-        return plan_azure(params, logical_date, run_id)
+        return AZURE.plan(params, logical_date, run_id)
 
-    chunk_chain(plan(), fetch="include.ingest.billing.tasks_cloud:fetch_azure",
-                normalize="include.ingest.billing.tasks_cloud:normalize_azure",
-                publish="include.ingest.billing.tasks_cloud:publish",
-                conn_param="azure_conn_id", pool="provider_azure", fetch_retries=6)
+    chunk_chain(plan(), AZURE, fetch_retries=6)
 
 
 billing_azure_cost()

@@ -1,11 +1,11 @@
-"""Wiring for DLQ replay of billing chunks; logic in include/ingest/billing/tasks.py."""
+"""Wiring for DLQ replay of billing chunks; logic in include/ingest/billing/replay.py."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest import timeouts
 from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST, DEFAULT
 
@@ -34,17 +34,17 @@ resolved as settled. Safe to run any time, and to clear and re-run.
 def billing_dlq_replay():
     @task
     def entries(params=None) -> list[dict]:
-        from include.ingest.billing.tasks import open_dlq_entries
+        from include.ingest.billing.replay import open_dlq_entries
         return open_dlq_entries(params["entry_ids"], params["dag_id"])
 
     @task(queue=BILLING_FETCH, retries=5, execution_timeout=timeouts.BILLING_FETCH)
     def fetch(entry: dict) -> dict:
-        from include.ingest.billing.tasks import replay_fetch
+        from include.ingest.billing.replay import replay_fetch
         return replay_fetch(entry)
 
     @task(queue=BILLING_NORMALIZE, execution_timeout=timeouts.BILLING_NORMALIZE)
     def normalize(fetched: dict) -> dict:
-        from include.ingest.billing.tasks import replay_normalize
+        from include.ingest.billing.replay import replay_normalize
         return replay_normalize(fetched)
 
     @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PERSIST)
@@ -54,7 +54,7 @@ def billing_dlq_replay():
 
     @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PUBLISH)
     def publish(persisted, run_id=None) -> list[dict]:
-        from include.ingest.billing.tasks import publish_replayed
+        from include.ingest.billing.replay import publish_replayed
         return publish_replayed(list(persisted), run_id)
 
     publish(persist.expand(normalized=normalize.expand(fetched=fetch.expand(entry=entries()))))

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.billing.dag_chain import chunk_chain
+from include.ingest.billing.providers.gcp import PROVIDER as GCP
 from include.ingest import timeouts
 from include.ingest.queues import DEFAULT
 
@@ -26,7 +27,7 @@ reconciled with what BigQuery declared, then the month swapped in) → **finaliz
 run fails unless the month was published).
 """
 PARAMS = {
-    "gcp_conn_id": Param("gcp_billing", type="string", title="GCP connection"),
+    GCP.conn_param: Param(GCP.default_conn, type="string", title="GCP connection"),
     "billing_account": Param("01A2B3-C4D5E6-F7A8B9", type="string", title="Billing account id"),
     "billing_period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
                             title="Invoice month (YYYY-MM)", description="Empty: the run's month"),
@@ -40,15 +41,11 @@ PARAMS = {
                    "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING})
 def billing_gcp_export():
-    @task(pool="provider_gcp", execution_timeout=timeouts.BILLING_PLAN)
+    @task(pool=GCP.pool, execution_timeout=timeouts.BILLING_PLAN)
     def plan(params=None, logical_date=None, run_id=None) -> dict:
-        from include.ingest.billing.tasks_cloud import plan_gcp
-        return plan_gcp(params, logical_date, run_id)
+        return GCP.plan(params, logical_date, run_id)
 
-    chunk_chain(plan(), fetch="include.ingest.billing.tasks_cloud:fetch_gcp",
-                normalize="include.ingest.billing.tasks_cloud:normalize_gcp",
-                publish="include.ingest.billing.tasks_cloud:publish",
-                conn_param="gcp_conn_id", pool="provider_gcp", fetch_retries=5)
+    chunk_chain(plan(), GCP, fetch_retries=5)
 
 
 billing_gcp_export()

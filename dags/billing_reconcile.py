@@ -1,12 +1,13 @@
-"""Wiring for the nightly billing reconciliation; logic in include/ingest/billing/reconcile*.py."""
+"""Wiring for the nightly billing reconciliation; logic in include/ingest/billing/tasks_reconcile.py, reconcile.py and providers/."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest import timeouts
+from include.ingest.billing import providers
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -23,14 +24,11 @@ aggregate of the slice's scopes, or the export manifest `dataRowCount` and newes
 `summary` fails the run naming each discrepant slice and the difference.
 """
 PARAMS = {
-    "providers": Param(["aws", "azure", "gcp"], type="array", items={"type": "string", "enum": ["aws", "azure", "gcp"]}),
+    "providers": Param(list(providers.NAMES), type="array", items={"type": "string", "enum": list(providers.NAMES)}),
     "months": Param(3, type="integer", minimum=0, title="Months back (0 = every published period)"),
     "periods": Param([], type="array", items={"type": "string"}, title="Exact periods (YYYY-MM); overrides months"),
-    "aws_conn_id": Param("aws_billing", type="string"),
-    "azure_conn_id": Param("azure_cost", type="string"),
-    "gcp_conn_id": Param("gcp_billing", type="string"),
+    **{p.conn_param: Param(p.default_conn, type="string") for p in providers.every()},
 }
-POOLS = {"aws": "provider_aws", "azure": "provider_azure", "gcp": "provider_gcp"}
 
 
 @dag(dag_id="billing_reconcile", schedule="0 3 * * *", catchup=False, doc_md=DOC, params=PARAMS,
@@ -40,7 +38,7 @@ POOLS = {"aws": "provider_aws", "azure": "provider_azure", "gcp": "provider_gcp"
                    "execution_timeout": timeouts.BOOKKEEPING})
 def billing_reconcile():
     def check(provider: str):
-        @task(task_id=f"reconcile_{provider}", pool=POOLS[provider],
+        @task(task_id=f"reconcile_{provider}", pool=providers.get(provider).pool,
               execution_timeout=timeouts.BILLING_RECONCILE)
         def reconcile_one(params=None, logical_date=None, run_id=None) -> list[dict] | None:
             from airflow.sdk.exceptions import AirflowSkipException
@@ -54,9 +52,9 @@ def billing_reconcile():
     @task(trigger_rule="all_done")
     def summary(ti=None) -> dict:
         from include.ingest.billing.tasks_reconcile import summarize
-        return summarize({p: ti.xcom_pull(task_ids=f"reconcile_{p}") for p in POOLS})
+        return summarize({p: ti.xcom_pull(task_ids=f"reconcile_{p}") for p in providers.NAMES})
 
-    [check(p) for p in POOLS] >> summary()
+    [check(p) for p in providers.NAMES] >> summary()
 
 
 billing_reconcile()

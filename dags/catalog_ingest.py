@@ -7,6 +7,7 @@ from airflow.sdk import Param, dag, task
 
 from include.ingest import timeouts
 from include.ingest.ils.assets import CATALOG_BATCHES
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.queues import DEFAULT, MARC21_PARSE
 
 DOC = """
@@ -37,6 +38,7 @@ Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 @dag(dag_id="catalog_ingest", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "ingest"], max_active_runs=4,
      default_args={"retries": 3, "retry_delay": timedelta(seconds=30),
+                   "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING},
      params={
          "source": Param("", type="string", title="File",

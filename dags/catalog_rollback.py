@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest import timeouts
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.queues import DEFAULT
 
 DOC = """
@@ -27,6 +28,7 @@ report. Rolling back the same batch again changes nothing.
 @dag(dag_id="catalog_rollback", schedule=None, catchup=False, doc_md=DOC,
      tags=["catalog", "rollback"], max_active_runs=1,
      default_args={"retries": 2, "retry_delay": timedelta(seconds=15),
+                   "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING},
      params={"batch_id": Param("", type="string", title="Batch id",
                                description="A committed batch, e.g. 3f2a9c1b7d4e-0003")})

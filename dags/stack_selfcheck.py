@@ -6,6 +6,7 @@ from datetime import timedelta
 from airflow.sdk import Param, dag, task
 
 from include.ingest import timeouts
+from include.ingest.retry_policy import IngestRetryPolicy
 from include.ingest.queues import BILLING_NORMALIZE, DEFAULT, QUEUES
 
 DOC = """
@@ -27,6 +28,7 @@ Trigger it from the UI (param *chunks*) or `make demo`. Safe to re-run at any ti
 @dag(dag_id="stack_selfcheck", schedule=None, catchup=False, doc_md=DOC,
      tags=["ops", "selfcheck"], max_active_runs=4,
      default_args={"retries": 2, "retry_delay": timedelta(seconds=10),
+                   "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING},
      params={"chunks": Param(4, type="integer", minimum=1, maximum=256,
                              title="Mapped chunks", description="Fan-out of probe_chunk")})

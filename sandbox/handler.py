@@ -14,11 +14,14 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sandbox.faults import BODY_FAULTS, STATUS_FAULTS, Fault
-from sandbox.httpkit import HandlerError, Request, Response, SandboxServer, json_response
+from sandbox.messages import HandlerError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from sandbox.httpkit import SandboxServer
 
 
 class Listener(ThreadingHTTPServer):

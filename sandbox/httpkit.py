@@ -6,80 +6,30 @@ the request log refer to. Faults: status faults (429, 429-bare, 500, 502, 503) a
 once in the provider's error format (``fault_response`` hook); ``slow`` sleeps first;
 ``reset`` / ``truncate`` let the handler run and then cut the body; page faults
 (repeat-token, restate, incomplete) are left to the handler via ``req.fault``. The request
-flow itself lives in handler.py.
+flow itself lives in handler.py, requests and responses in messages.py.
 
 Admin routes under ``/_sandbox/`` never fault and are not logged. HTTP/1.1 with
 Content-Length on every response (boto3/requests keep connections alive).
 """
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
-from decimal import Decimal
-from email.message import Message
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from sandbox.faults import Fault, FaultPlan
 from sandbox.golden import GoldenRegistry
-from sandbox.jsonio import dumps_exact, dumps_strings
+from sandbox.handler import Listener, RequestHandler
+# what route handlers receive and return, re-exported: the emulators import them from here
+from sandbox.messages import HandlerError, Request, Response, admin_json, json_response
 from sandbox.requestlog import RequestLog
 
-
-@dataclass
-class Request:
-    method: str
-    path: str  # percent-decoded path
-    raw_path: str
-    raw_query: str
-    query: dict[str, list[str]]
-    headers: Message
-    body: bytes
-    endpoint: str | None = None
-    tenant: str | None = None
-    fault: Fault | None = None
-    match: re.Match | None = None
-    base_url: str = ""
-    seq: int = 0  # the request log's sequence number of this request
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else default
-
-    def json(self) -> Any:
-        """Body parsed as JSON with exact Decimals (raises ValueError when not JSON)."""
-        return json.loads(self.body.decode("utf-8-sig"), parse_float=Decimal)
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: bytes | Iterable[bytes] = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    length: int | None = None  # required when body is an iterable
-    content_type: str | None = "application/json; charset=utf-8"
-
-
-class HandlerError(Exception):
-    """Raise from a handler to answer with a prepared response."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """JSON body; Decimals become exact JSON numbers."""
-    return Response(status, dumps_exact(obj).encode(), dict(headers or {}))
-
-
-def admin_json(obj: Any, status: int = 200) -> Response:
-    """JSON body for admin endpoints; Decimals become strings."""
-    return Response(status, dumps_strings(obj).encode())
+__all__ = ["HandlerError", "Request", "Response", "Route", "SandboxServer", "admin_json",
+           "json_response", "retry_after_value"]
 
 
 @dataclass
@@ -201,8 +151,6 @@ class SandboxServer:
             self.tls_port = self._listeners[1].server_address[1]
 
     def _listen(self, port: int, tls: ssl.SSLContext | None) -> ThreadingHTTPServer:
-        from sandbox.handler import Listener, RequestHandler
-
         handler = type(f"{self.name.title()}Handler", (RequestHandler,), {"app": self, "scheme": "https" if tls else "http"})
         server = Listener((self.host, port), handler)
         if tls is not None:

@@ -98,3 +98,12 @@ def test_dag_files_pull_in_nothing_heavy_transitively(path):
     heavy = sorted({t for m in added for t in PARSE_TIME_FORBIDDEN_TREES
                     if m == t or m.startswith(t + ".")})
     assert heavy == [], f"{path.name}: expected no heavy imports at parse time, got {heavy}"
+
+
+def test_every_task_has_the_one_retry_policy(dagbag):
+    """One error vocabulary (include/ingest/errors.py), read by one policy in every DAG."""
+    from include.ingest.retry_policy import IngestRetryPolicy
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            assert isinstance(task.retry_policy, IngestRetryPolicy), (
+                f"{dag_id}.{task.task_id}: expected IngestRetryPolicy, got {task.retry_policy!r}")

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import psycopg
 import redis
 
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 
 AZURE_ACCOUNT = "12345678"
 GCP_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"

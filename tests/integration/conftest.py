@@ -70,7 +70,7 @@ def warehouse(warehouse_url):
         conn.execute(f"TRUNCATE {', '.join(BILLING_TABLES)}")
         for (name,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = "
                                     "'billing' AND tablename LIKE 'line\\_items\\_load\\_%'").fetchall():
-            conn.execute(f'DROP TABLE billing."{name}"')  # each load's table (persist/load_tables)
+            conn.execute(f'DROP TABLE billing."{name}"')  # each load's table (billing/store/load_tables)
         conn.commit()
         yield conn
 

@@ -5,61 +5,64 @@
                 run unless the slice version was published: Airflow rates a run by it)
 
 One builder for AWS, Azure and GCP, so a change to queues, trigger rules or the finalizer
-reaches every provider. Imported at DAG parse time: it imports only airflow.sdk and the
-queue table; the provider steps are named as "module:function" and imported inside the
-tasks, on the worker.
+reaches every provider. Imported at DAG parse time: it imports only airflow.sdk, the queue
+table and the provider objects (light: their steps import what they need on the worker).
 """
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
 from airflow.sdk import task
 
 from include.ingest import timeouts
 from include.ingest.queues import BILLING_FETCH, BILLING_NORMALIZE, BILLING_PERSIST
 
+if TYPE_CHECKING:
+    from include.ingest.billing.providers.base import BillingProvider
 
-def _call(target: str, *args):
+
+def _bind_log_context(descriptor: dict | None) -> None:
     from include.ingest.log_context import bind_from_descriptor
-    bind_from_descriptor(args[0] if args else None)  # slice, version, chunk on every log line
-    module, name = target.split(":")
-    return getattr(importlib.import_module(module), name)(*args)
+    bind_from_descriptor(descriptor)  # slice, version, chunk as fields on every log line
 
 
-def chunk_chain(planned, *, fetch: str, normalize: str, publish: str, conn_param: str,
-                pool: str, fetch_retries: int):
+def chunk_chain(planned, provider: BillingProvider, *, fetch_retries: int):
     """Wire the chain after `planned` (the plan task's output) inside a DAG; returns the
-    publish task's output. `fetch(chunk, conn_id)`, `normalize(fetched)` and
-    `publish(plan, run_id)` are "module:function" targets; `conn_param` names the DAG
-    param holding the provider connection id."""
+    publish task's output. Fetch, normalize and publish are `provider`'s; fetch runs in
+    its pool on the connection its `conn_param` names."""
 
     @task(execution_timeout=timeouts.BOOKKEEPING)
     def chunks_of(plan_: dict) -> list[dict]:
         return plan_["chunks"]  # mapping needs a list; the plan dict also feeds publish
 
-    @task(task_id="fetch", queue=BILLING_FETCH, pool=pool, retries=fetch_retries,
+    @task(task_id="fetch", queue=BILLING_FETCH, pool=provider.pool, retries=fetch_retries,
           execution_timeout=timeouts.BILLING_FETCH)
     def fetch_chunk(chunk: dict, params=None) -> dict:
-        return _call(fetch, chunk, params[conn_param])
+        _bind_log_context(chunk)
+        return provider.fetch(chunk, params[provider.conn_param])
 
     @task(task_id="normalize", queue=BILLING_NORMALIZE, execution_timeout=timeouts.BILLING_NORMALIZE)
     def normalize_chunk(fetched: dict) -> dict:
-        return _call(normalize, fetched)
+        _bind_log_context(fetched)
+        return provider.normalize(fetched)
 
     @task(queue=BILLING_PERSIST, execution_timeout=timeouts.BILLING_PERSIST)
     def persist(normalized: dict) -> dict:
-        return _call("include.ingest.billing.pipeline:persist", normalized)
+        from include.ingest.billing import pipeline
+        _bind_log_context(normalized)
+        return pipeline.persist(normalized)
 
     @task(task_id="publish", queue=BILLING_PERSIST, trigger_rule="none_failed",
           execution_timeout=timeouts.BILLING_PUBLISH)
     def publish_slice(plan_: dict, run_id=None) -> dict:
-        return _call(publish, plan_, run_id)
+        _bind_log_context(plan_)
+        return provider.publish(plan_, run_id)
 
     @task(trigger_rule="all_done", execution_timeout=timeouts.BOOKKEEPING)
     def finalize(ti=None, dag_run=None) -> dict:
+        from include.ingest.billing import pipeline
         # pulled here, not passed in: when plan failed there is no plan and nothing to close
-        return _call("include.ingest.billing.pipeline:close_run", ti.xcom_pull(task_ids="plan"),
-                     dag_run.dag_id, dag_run.run_id)
+        return pipeline.close_run(ti.xcom_pull(task_ids="plan"), dag_run.dag_id, dag_run.run_id)
 
     persisted = persist.expand(normalized=normalize_chunk.expand(
         fetched=fetch_chunk.expand(chunk=chunks_of(planned))))

@@ -33,17 +33,6 @@ EXACT = Context(prec=EXACT_DIGITS)
 Array = pa.Array | pa.ChunkedArray
 
 
-def to_money(values: Array) -> Array:
-    """Cast a decimal array to ``MONEY`` without losing digits (raises if it would)."""
-    return values if values.type == MONEY else pc.cast(values, MONEY)
-
-
-def exact_sum(values: Array) -> Decimal:
-    """Σ of a decimal array as an exact ``Decimal`` (0 when empty or all NULL)."""
-    with localcontext(EXACT):
-        return sum((v for v in values.to_pylist() if v is not None), Decimal(0))
-
-
 def _rows(a: Array, b: Array, op: Callable[[Decimal, Decimal], Decimal]) -> list[Decimal | None]:
     with localcontext(EXACT):
         return [None if x is None or y is None else op(x, y) for x, y in zip(a.to_pylist(), b.to_pylist())]

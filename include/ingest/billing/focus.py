@@ -21,7 +21,8 @@ Type choices:
 * JSON (``Tags``): a UTF-8 string holding a JSON object; stored as JSONB.
 
 Allowed values come from §5.2 of the reference. Validation rules (§5.3) live in
-``focus_rules.py``; ``validate_row`` here is the single-row entry point.
+``focus_rules.py`` (``validate_row`` for a single row), which imports this module, never
+the other way round.
 """
 
 from __future__ import annotations
@@ -159,21 +160,3 @@ SCHEMA: pa.Schema = pa.schema(
 def empty_row() -> dict[str, Any]:
     """A row dict with every stored column set to ``None`` (handy for building rows)."""
     return dict.fromkeys(COLUMN_NAMES)
-
-
-def validate_row(row: Mapping[str, Any], *, strict: bool = False) -> list[str]:
-    """Reasons why ``row`` is not a valid stored FOCUS row; ``[]`` means valid.
-
-    ``row`` maps column names to Python values: ``str``, ``decimal.Decimal`` (never
-    float), timezone-aware UTC ``datetime``, ``int`` for the integer x_ columns, and
-    ``Tags`` as a JSON string. Missing keys count as NULL. ``strict=True`` adds the
-    consistency checks that normalizers report but do not quarantine on (see
-    ``focus_rules``). Same rules as the batch validator -- it *is* the batch validator,
-    run on a one-row table.
-    """
-    from include.ingest.billing.focus_rules import find_violations, row_to_table
-
-    table, reasons = row_to_table(row)
-    if table is None:
-        return reasons
-    return reasons + find_violations(table, strict=strict).get(0, [])

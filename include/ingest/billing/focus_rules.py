@@ -2,7 +2,7 @@
 
 ``find_violations(table) -> {row_index: [reason, ...]}`` -- rows not in the dict are
 valid. One implementation serves both batches (normalizers, ~30 vectorized compute
-calls per batch) and single rows (``focus.validate_row`` builds a one-row table).
+calls per batch) and single rows (``validate_row`` builds a one-row table).
 
 Two severities:
 
@@ -279,3 +279,19 @@ def row_to_table(row: Mapping[str, Any]) -> tuple[pa.Table | None, list[str]]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         return None, [f"expected values that fit the FOCUS schema (money: up to 38 integer and 38 decimal digits), got: {exc}"]
     return table, []
+
+
+def validate_row(row: Mapping[str, Any], *, strict: bool = False) -> list[str]:
+    """Reasons why ``row`` is not a valid stored FOCUS row; ``[]`` means valid.
+
+    ``row`` maps column names to Python values: ``str``, ``decimal.Decimal`` (never
+    float), timezone-aware UTC ``datetime``, ``int`` for the integer x_ columns, and
+    ``Tags`` as a JSON string. Missing keys count as NULL. ``strict=True`` adds the
+    consistency checks that normalizers report but do not quarantine on (see
+    ``focus_rules``). Same rules as the batch validator -- it *is* the batch validator,
+    run on a one-row table.
+    """
+    table, reasons = row_to_table(row)
+    if table is None:
+        return reasons
+    return reasons + find_violations(table, strict=strict).get(0, [])

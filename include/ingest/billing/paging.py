@@ -20,7 +20,7 @@ length within about twice its length (before much is landed, and the chunk then 
 nothing is published). Within one task attempt every digest is also kept in memory.
 
 The state round-trips through JSON (``to_state`` / ``from_state``) so it can be saved after
-every page (include/ingest/state.py) and a retried task resumes from the next page.
+every page (include/ingest/billing/cursors.py) and a retried task resumes from the next page.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 
 DEFAULT_MAX_PAGES = 100_000  # ~100M rows at 1,000 a page: far above any one chunk
 SEEN_WINDOW = 256  # digests saved with the state: ~5 KB of JSON, whatever the page count

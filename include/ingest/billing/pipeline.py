@@ -18,18 +18,19 @@ import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from include.ingest import landing, memory
+from include.ingest.billing.descriptors import Normalized, Plan, received
 from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import NormalizeContext, QuarantinedRow
 from include.ingest.billing.quarantine_totals import quarantine_totals
 from include.ingest.billing.sources import csv_rows
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.billing.store import dlq
+from include.ingest.errors import PermanentError
 from include.ingest.log_context import progress
-from include.ingest.persist import dlq
 from include.ingest.persist.db import connect
-from include.ingest.persist.ledger import SliceVersion, begin_load, record_quarantine
+from include.ingest.billing.store.ledger import SliceVersion, begin_load, record_quarantine
 from include.ingest.persist.migrate import migrate
-from include.ingest.persist.publish import publish
-from include.ingest.persist.staging import ChunkRows, load_chunk
+from include.ingest.billing.store.publish import publish
+from include.ingest.billing.store.chunk_loads import ChunkRows, load_chunk
 
 Normalizer = Callable  # (batch, NormalizeContext) -> NormalizedBatch
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def _quarantined(path: str) -> Iterator[QuarantinedRow]:
 def persist(normalized: dict) -> dict:
     """Load one normalized chunk into its load's table (delete-then-COPY, one transaction)."""
     memory.use_returning_pool()
-    sv = SliceVersion.from_json(normalized["slice"])
+    sv = SliceVersion.from_json(received(Normalized, normalized, "persist")["slice"])
     rows = ChunkRows(normalized["chunk_id"], normalized["rows_in"],
                      _parquet_batches(normalized["normalized"]),
                      _quarantined(normalized["quarantine"]), normalized["source_file"],
@@ -218,7 +219,7 @@ def close_run(plan_: dict | None, dag_id: str, dag_run_id: str) -> dict:
     version is done -- published (by this run or an earlier one), since superseded, or
     stale. Without this, a run whose plan failed, whose chunks failed or whose publish was
     refused would end green: Airflow rates a run by its leaf task, and finalize always runs."""
-    closed = finalize(plan_, dag_id, dag_run_id)
+    closed = finalize(plan_ and received(Plan, plan_, "finalize"), dag_id, dag_run_id)
     for warning in closed.get("warnings", []):  # money left in quarantine: shown, not failed
         log.warning("%s %s: %s", dag_id, closed["load_id"], warning)
     if closed["load_id"] is None:

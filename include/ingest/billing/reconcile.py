@@ -9,7 +9,7 @@ Two moments, one table (``billing.reconciliation``, one row per measure per chec
   discrepancy is recorded and the publish refused (``PermanentError``): the data moved
   while we read it, or a part is short -- the next run plans a fresh version.
 * **nightly** (``reconcile_published``): every published slice against what the provider
-  declares *now* (provider probes in ``reconcile_providers.py``) -- and a slice's newest
+  declares *now* (each provider's ``probe``, include/ingest/billing/providers/) -- and a slice's newest
   delivery that publish refused (still loading, with a publish-time discrepancy, newer than
   the published version): its staged rows against the provider now, so a month stuck on a
   delivery that disagrees with the provider's own totals is named every night, not only in
@@ -28,6 +28,7 @@ so is a quarantine line holding money. A shortfall quarantine does not explain s
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -35,10 +36,10 @@ from decimal import Decimal
 import psycopg
 
 from include.ingest.billing.quarantine_totals import QuarantineTotals, quarantine_totals
-from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist import load_tables
+from include.ingest.errors import PermanentError
+from include.ingest.billing.store import load_tables
 from include.ingest.persist.db import connect
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 # GCP declares money in integer micros (Google's exact invoice query rounds each row), so
 # our exact Decimal sums may differ by up to half a micro per row.
@@ -143,6 +144,17 @@ def record(conn: psycopg.Connection, context: str, sv: SliceVersion, checks: lis
 
 def _label(sv: SliceVersion) -> str:
     return f"{sv.provider}:{sv.billing_account}:{sv.billing_period}"
+
+
+def label_of(row: dict) -> str:
+    """How checks name the slice of a ledger row: provider:account:period."""
+    return f"{row['provider']}:{row['billing_account']}:{row['billing_period']}"
+
+
+def source_of(row: dict) -> dict:
+    """A ledger row's `source` (what plan recorded about the delivery), as a dict."""
+    source = row.get("source") or {}
+    return json.loads(source) if isinstance(source, str) else source
 
 
 def check_before_publish(plan_: dict, dag_run_id: str | None = None) -> list[Check]:

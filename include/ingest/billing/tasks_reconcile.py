@@ -8,7 +8,6 @@ from datetime import datetime
 
 from include.ingest.billing.runs import previous_period
 
-PROVIDERS = ("aws", "azure", "gcp")
 log = logging.getLogger(__name__)
 
 
@@ -23,18 +22,12 @@ def recent_periods(logical_date: datetime | None, months: int) -> list[str] | No
 
 
 def reconcile_provider(provider: str, params: dict, logical_date, run_id: str) -> list[dict]:
-    from include.ingest.billing import reconcile, reconcile_providers, tasks_cloud
+    """Check every published slice of ``provider`` (of the recent months, or the
+    ``periods`` param) with the provider's probe on the connection its param names."""
+    from include.ingest.billing import providers, reconcile
 
-    if provider == "azure":
-        probe = reconcile_providers.azure_probe(tasks_cloud.azure_client(params["azure_conn_id"])[0])
-    elif provider == "gcp":
-        probe = reconcile_providers.gcp_probe(tasks_cloud.gcp_client(params["gcp_conn_id"]))
-    elif provider == "aws":
-        from include.ingest.billing.sources.aws_cur import s3_client
-
-        probe = reconcile_providers.aws_probe(s3_client(params["aws_conn_id"]))
-    else:
-        raise ValueError(f"expected a provider in {PROVIDERS}, got {provider!r}")
+    billing_provider = providers.get(provider)
+    probe = billing_provider.nightly_probe(params[billing_provider.conn_param])
     periods = params.get("periods") or recent_periods(logical_date, int(params.get("months") or 0))
     return [c.to_json() for c in reconcile.reconcile_published(provider, probe, periods, run_id)]
 
@@ -43,7 +36,7 @@ def summarize(results: dict[str, list[dict] | None]) -> dict:
     """Counts per status and the detail of every warning (quarantined money); raises
     ``PermanentError`` naming every discrepancy (slice, measure, difference) -- all are
     already stored in billing.reconciliation."""
-    from include.ingest.http.exceptions import PermanentError
+    from include.ingest.errors import PermanentError
 
     checks = [c for found in results.values() if found for c in found]
     summary = {"checked": len(checks), "providers": {p: None if r is None else len(r) for p, r in results.items()},

@@ -124,22 +124,29 @@ class BloomFilter:
         self._client = client
         self._script = client.register_script(_SCRIPT)
 
+    @property
+    def client(self) -> redis.Redis:
+        """The Redis client holding the filter (`Pipelined` sends on its connections)."""
+        return self._client
+
     def position(self, item: str) -> tuple[int, int]:
         """(word, mask) of an item: where the script puts its k bits (the filter's layout;
-        the hashing itself is done in `_blob` and the script)."""
+        the hashing itself is done in `script_args` and the script)."""
         digest = hashlib.blake2b(item.encode(), digest_size=16).digest()
         mask = 0
         for byte in digest[8:8 + self.k]:
             mask |= 1 << (byte & 31)
         return int.from_bytes(digest[:8], "big") % self.words, mask
 
-    def _blob(self, items: Sequence[str]) -> bytes:
+    def script_args(self, items: Sequence[str], mode: str, seq: int = 0) -> list:
+        """The script's ARGV for `items` (their digests), in `mode` (check, add, check+add,
+        commit): one call of the script, through `register_script` or a raw EVAL."""
         blake2b = hashlib.blake2b
-        return b"".join([blake2b(item.encode(), digest_size=16).digest() for item in items])
+        digests = b"".join([blake2b(item.encode(), digest_size=16).digest() for item in items])
+        return [digests, self.words * 32, mode, self.k, seq]
 
     def _run(self, items: Sequence[str], mode: str, seq: int = 0) -> list:
-        return self._script(keys=[self.key], args=[self._blob(items), self.words * 32, mode,
-                                                    self.k, seq])
+        return self._script(keys=[self.key], args=self.script_args(items, mode, seq))
 
     def _call(self, items: Sequence[str], mode: str) -> tuple[int | None, list[bool]]:
         answers, hits = Answers(), []
@@ -228,14 +235,13 @@ class Pipelined:
     def send(self, items: Sequence[str]) -> None:
         bloom = self._bloom
         if self._conn is None:
-            self._conn = bloom._client.connection_pool.get_connection("EVAL")
+            self._conn = bloom.client.connection_pool.get_connection("EVAL")
         try:
             for i in range(0, len(items), PER_CALL):
                 # EVAL, not EVALSHA: nothing to reload after a Redis restart (Redis caches
                 # the compiled script by its digest)
                 self._conn.send_command("EVAL", _SCRIPT, 1, bloom.key,
-                                        bloom._blob(items[i:i + PER_CALL]), bloom.words * 32,
-                                        "check+add", bloom.k, 0)
+                                        *bloom.script_args(items[i:i + PER_CALL], "check+add"))
                 self._sent += 1
         except BaseException:
             self.close(broken=True)
@@ -260,7 +266,7 @@ class Pipelined:
             return
         if broken or self._sent:
             self._conn.disconnect()  # unread replies: never hand this connection out again
-        self._bloom._client.connection_pool.release(self._conn)
+        self._bloom.client.connection_pool.release(self._conn)
         self._conn, self._sent = None, 0
 
     def __enter__(self) -> "Pipelined":

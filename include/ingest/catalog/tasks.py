@@ -3,7 +3,8 @@
 Each function takes and returns JSON-able values: XCom carries batch descriptors and
 counts, never records. Connections come from the environment (`INGEST_DB_URL`,
 `INGEST_REDIS_URL`, `INGEST_LANDING_URL`). Bad input (unknown format, missing file) fails
-the task at once — retrying cannot fix it; anything else is retried by Airflow, and every
+the task at once (`PermanentError`, the error vocabulary every DAG shares:
+include/ingest/errors.py) — retrying cannot fix it; anything else is retried by Airflow, and every
 step is idempotent (batches are keyed by run id + number, a committed batch is never
 written twice).
 """
@@ -17,6 +18,8 @@ from include.ingest.catalog.pipeline import ingest_batch
 from include.ingest.catalog.plan import land_source, plan_batches
 from include.ingest.catalog.rollback import rollback_batch
 from include.ingest.catalog.store import StoreError
+from include.ingest.descriptors import Descriptor, received
+from include.ingest.errors import PermanentError
 from include.ingest.persist.db import connect
 from include.ingest.persist.migrate import migrate
 from include.ingest.safety import InputRefused
@@ -24,9 +27,24 @@ from include.ingest.safety import InputRefused
 log = logging.getLogger(__name__)
 
 
-def _fail_fast(exc: Exception):
-    from airflow.sdk.exceptions import AirflowFailException
-    return AirflowFailException(str(exc))
+class CatalogBatch(Descriptor):
+    """One planned batch (`plan.plan_batches`): a byte range of a landed file and how to
+    read and apply it; what `run_batch` receives from `plan_run` through XCom."""
+    batch_id: str
+    run_id: str
+    batch_no: int
+    source: str
+    sha256: str
+    format: str
+    start: int
+    end: int
+    first_ordinal: int
+    records: int
+    policy: str
+
+
+def _fail_fast(exc: Exception) -> PermanentError:
+    return PermanentError(str(exc))
 
 
 def plan_run(params: dict, run_id: str) -> list[dict]:
@@ -59,6 +77,7 @@ def plan_run(params: dict, run_id: str) -> list[dict]:
 
 def run_batch(descriptor: dict) -> dict:
     """Parse + key + dedupe + persist one batch; its counts."""
+    received(CatalogBatch, descriptor, "ingest_batch")
     try:
         with connect() as conn:
             return ingest_batch(conn, descriptor, bloom.from_env())

@@ -46,8 +46,8 @@ from datetime import datetime
 from http import HTTPStatus
 
 from include.ingest.http.backoff import Backoff
-from include.ingest.http.exceptions import (
-    IngestHTTPError,
+from include.ingest.errors import (
+    IngestError,
     PermanentError,
     ThrottledError,
     TransientError,
@@ -149,7 +149,7 @@ class Decision:
     status: int | None = None
     url: str = ""  # already redacted
 
-    def to_exception(self, message: str | None = None) -> IngestHTTPError:
+    def to_exception(self, message: str | None = None) -> IngestError:
         """The exception a task raises when it gives up on this decision in-task
         (``message`` replaces ``reason`` as the text, e.g. to say attempts ran out)."""
         text = message or self.reason

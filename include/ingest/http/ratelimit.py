@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import redis
 
-from include.ingest.http.exceptions import ThrottledError
+from include.ingest.errors import ThrottledError
 
 # KEYS[1] = window log; ARGV = limit, window_ms, member. Returns 0 when a token was taken,
 # else the milliseconds until the oldest token in the window comes back.

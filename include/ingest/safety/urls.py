@@ -98,7 +98,7 @@ class UrlPolicy:
 
 def _follow(session, url: str, policy: UrlPolicy):
     """The first non-redirect response for `url`, every hop checked; raises otherwise."""
-    from include.ingest.http.exceptions import TransientError
+    from include.ingest.errors import TransientError
 
     for _ in range(MAX_REDIRECTS + 1):
         policy.check_url(url)

@@ -15,7 +15,7 @@ from include.ingest.billing.reconcile import publish_reconciled
 from include.ingest.billing.sources import azure_cost, azure_exports, gcp_bigquery
 from include.ingest.billing.sources.azure_client import QPU_LIMITS, AzureClient, AzureSettings
 from include.ingest.billing.sources.gcp_client import BigQueryClient, GcpSettings
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 AZURE_ACCOUNT = "12345678"
 RELAXED = ((10, 100_000),)  # for tests about something else than the quota

@@ -1,4 +1,4 @@
-"""AWS CUR (both layouts) from the sandbox S3 through normalize → staging → publish,
+"""AWS CUR (both layouts) from the sandbox S3 through normalize → persist → publish,
 against real PostgreSQL: exact golden totals, idempotent re-runs, restatement."""
 from decimal import Decimal
 

@@ -8,9 +8,9 @@ import redis
 
 from include.ingest import landing
 from include.ingest.billing.sources.pages import MANIFEST, Page, chunk_dir, land_pages, page_name, read_pages
-from include.ingest.http.exceptions import TransientError
-from include.ingest.persist.ledger import SliceVersion
-from include.ingest.state import ChunkCursor
+from include.ingest.errors import TransientError
+from include.ingest.billing.store.ledger import SliceVersion
+from include.ingest.billing.cursors import ChunkCursor
 from tests.integration.billing.cloud_env import cloud_env  # noqa: F401
 
 pytestmark = pytest.mark.integration

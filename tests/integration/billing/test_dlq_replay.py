@@ -2,11 +2,11 @@
 publish the slice exactly, and resolve the entry (the DAG runs these same functions)."""
 import pytest
 
-from include.ingest.billing import pipeline, tasks
+from include.ingest.billing import pipeline, replay
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
-from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist.publish import PublishError
+from include.ingest.errors import PermanentError
+from include.ingest.billing.store.publish import PublishError
 from tests.integration.billing.run_cur import PAYER, report
 
 pytestmark = pytest.mark.integration
@@ -32,19 +32,19 @@ def test_failed_chunk_is_dead_lettered_then_replayed_exactly(sandbox, s3, billin
     first = planned["chunks"][0]["chunk_id"]
     assert f"got ledger state 'loading': 1 chunk(s) did not load ({first}; recorded in billing.dlq" in str(closed.value)
 
-    entries = tasks.open_dlq_entries(None, "billing_aws_cur")
+    entries = replay.open_dlq_entries(None, "billing_aws_cur")
     assert [e["chunk"]["chunk_id"] for e in entries] == [planned["chunks"][0]["chunk_id"]]
     # the replay DAG's steps, with the sandbox client standing in for the connection
     fetched = [{"id": e["id"], "chunk": e["chunk"],
                 "landed": aws_cur.fetch(s3, e["chunk"], sv).to_json()} for e in entries]
-    persisted = [pipeline.persist(tasks.replay_normalize(f)) for f in fetched]
-    [published] = tasks.publish_replayed(persisted)
+    persisted = [pipeline.persist(replay.replay_normalize(f)) for f in fetched]
+    [published] = replay.publish_replayed(persisted)
     assert published["status"] == "published" and published["dlq_resolved"] == 1
     golden = sandbox.golden("aws-cur", "2024-01")
     assert published["rows_in"] == golden["rows"]
     state = billing_env.execute("SELECT state, resolution FROM billing.dlq").fetchall()
     assert [s for s, _ in state] == ["resolved"]
-    assert tasks.open_dlq_entries(None, None) == []
+    assert replay.open_dlq_entries(None, None) == []
     assert pipeline.close_run(planned, "billing_aws_cur", "run-1")["ledger_state"] == "published"  # green now
 
 
@@ -58,4 +58,4 @@ def test_a_run_without_a_plan_or_with_a_refused_publish_fails_at_its_last_task(s
         pipeline.persist(pipeline.normalize(chunk, landed.to_json(), normalize_batch, aws_cur.read_batches))
     with pytest.raises(PermanentError, match="got ledger state 'loading': publish did not complete"):
         pipeline.close_run(planned, "billing_aws_cur", "run-2")  # every chunk loaded, publish not run
-    assert tasks.open_dlq_entries(None, None) == []
+    assert replay.open_dlq_entries(None, None) == []

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from include.ingest.billing import pipeline, tasks
+from include.ingest.billing import pipeline, replay
 from include.ingest.billing.sources import gcp_bigquery
-from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError
+from include.ingest.billing.store.ledger import SliceVersion
 from sandbox import Sandbox
 from tests.integration.billing.cloud_env import cloud_env, gcp_client, load_gcp_chunk  # noqa: F401
 
@@ -24,8 +24,8 @@ def _replay(client, entries):
         sv = SliceVersion.from_json(entry["chunk"]["slice"])
         landed = gcp_bigquery.fetch_partition(client, entry["chunk"], sv)
         fetched = {"id": entry["id"], "chunk": entry["chunk"], "landed": landed.to_json()}
-        persisted.append(pipeline.persist(tasks.replay_normalize(fetched)))
-    return tasks.publish_replayed(persisted, "replay-run")
+        persisted.append(pipeline.persist(replay.replay_normalize(fetched)))
+    return replay.publish_replayed(persisted, "replay-run")
 
 
 def _dead_letter_first_chunk(client, account, period):
@@ -35,7 +35,7 @@ def _dead_letter_first_chunk(client, account, period):
     for chunk in planned["chunks"][1:]:  # the first chunk's task failed for good
         load_gcp_chunk(client, chunk)
     pipeline.finalize(planned, "billing_gcp_export", "run-1")  # → billing.dlq
-    return planned, tasks.open_dlq_entries(None, "billing_gcp_export")
+    return planned, replay.open_dlq_entries(None, "billing_gcp_export")
 
 
 def test_a_replayed_slice_that_disagrees_with_its_declared_totals_is_not_published(cloud_env):
@@ -67,4 +67,4 @@ def test_a_replayed_slice_that_reconciles_is_published(cloud_env):
     assert published["status"] == "published" and published["dlq_resolved"] == 1
     assert published["rows_in"] == golden["rows"]
     assert {c["status"] for c in published["reconciliation"]} == {"ok"}
-    assert tasks.open_dlq_entries(None, None) == []
+    assert replay.open_dlq_entries(None, None) == []

@@ -1,4 +1,4 @@
-"""GCP billing export from the BigQuery sandbox through normalize → staging → publish:
+"""GCP billing export from the BigQuery sandbox through normalize → persist → publish:
 exact golden totals, a restated month (negating corrections) replacing the slice exactly,
 and a repeated page token failing loudly instead of looping."""
 from decimal import Decimal
@@ -7,8 +7,8 @@ import pytest
 
 from include.ingest.billing import pipeline
 from include.ingest.billing.sources import gcp_bigquery
-from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError
+from include.ingest.billing.store.ledger import SliceVersion
 from sandbox import Sandbox
 from tests.integration.billing.cloud_env import cloud_env, gcp_client, run_gcp, slice_state  # noqa: F401
 

@@ -19,7 +19,7 @@ from include.ingest import landing
 from include.ingest.billing import pipeline
 from include.ingest.billing.normalize.aws_cur import normalize_batch
 from include.ingest.billing.sources import aws_cur
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 SAMPLE = Path(__file__).parents[2] / "fixtures/billing/aws-cur/sample-anonymous-aws-export-dataset.csv"
 BAD_LINES = (101, 201, 301)

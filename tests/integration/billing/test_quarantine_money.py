@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from include.ingest.billing.reconcile import reconcile_published
-from include.ingest.billing.reconcile_providers import aws_probe
+from include.ingest.billing.providers.aws import PROVIDER as AWS
 from include.ingest.billing.sources import aws_cur
 from include.ingest.billing.tasks_reconcile import summarize
 from sandbox import Sandbox
@@ -67,7 +67,7 @@ def test_quarantined_money_is_a_warning_in_summary_ledger_and_nightly(delivery_w
     billing_env.commit()
     assert ledger == (cost, held["warning"])
     # nightly: its own line, a warning; the run does not fail on it, but lists it
-    checks = reconcile_published("aws", aws_probe(s3), dag_run_id="nightly")
+    checks = reconcile_published("aws", AWS.probe(s3), dag_run_id="nightly")
     line = [c for c in checks if c.measure == "quarantined_cost"]
     assert [(c.status, c.observed) for c in line] == [("warning", cost)]
     summary = summarize({"aws": [c.to_json() for c in checks]})

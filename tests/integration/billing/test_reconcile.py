@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from include.ingest.billing.reconcile import reconcile_published
-from include.ingest.billing.reconcile_providers import azure_probe, gcp_probe
+from include.ingest.billing.providers.azure import PROVIDER as AZURE
+from include.ingest.billing.providers.gcp import PROVIDER as GCP
 from include.ingest.billing.tasks_reconcile import summarize
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 from sandbox import Sandbox
 from sandbox.gcp.extra_row import extra_core
 from tests.integration.billing.cloud_env import (RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401
@@ -36,8 +37,8 @@ def test_clean_slices_reconcile_with_zero_discrepancies(cloud_env, redis_url):
         assert run_azure_export(azure, "sandbox-ea-actualcost", "2024-02")[1]["status"] == "published"
         gcp = gcp_client(sb)
         assert run_gcp(gcp, sb.endpoints["gcp"]["billing_account"])[1]["status"] == "published"
-        results = {"azure": _results(reconcile_published("azure", azure_probe(azure), dag_run_id="nightly")),
-                   "gcp": _results(reconcile_published("gcp", gcp_probe(gcp), dag_run_id="nightly"))}
+        results = {"azure": _results(reconcile_published("azure", AZURE.probe(azure), dag_run_id="nightly")),
+                   "gcp": _results(reconcile_published("gcp", GCP.probe(gcp), dag_run_id="nightly"))}
     summary = summarize(results)
     print(f"\nnightly on clean data: {summary}")
     assert summary["discrepancy"] == 0 and summary["ok"] == summary["checked"] == 7
@@ -75,13 +76,13 @@ def test_one_extra_row_served_by_bigquery_is_named_at_publish_and_nightly(cloud_
         assert run_gcp(client, account, "2024-01")[1]["status"] == "published"  # not the fault's month
         with pytest.raises(PermanentError) as at_publish:
             run_gcp(client, account, "2024-02")
-        checks = reconcile_published("gcp", gcp_probe(client), dag_run_id="nightly")
+        checks = reconcile_published("gcp", GCP.probe(client), dag_run_id="nightly")
         golden = sb.golden("gcp", "2024-02")
         extra = extra_core(sb.servers["gcp"].tables[("billing_export", sb.config.gcp_table)], "2024-02").cost
         sb.clear_faults()
         sb.restate("gcp", "2024-02")  # a newer, consistent delivery gets published...
         assert run_gcp(client, account, "2024-02")[1]["status"] == "published"
-        later = reconcile_published("gcp", gcp_probe(client), dag_run_id="nightly-2")  # ...so the refused one is past
+        later = reconcile_published("gcp", GCP.probe(client), dag_run_id="nightly-2")  # ...so the refused one is past
     label = f"gcp:{account}:2024-02"
     assert f"{label} rows: provider declares {golden['rows']}" in str(at_publish.value)
     bad = {c.measure: c for c in checks if c.status == "discrepancy"}

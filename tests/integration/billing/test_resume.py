@@ -18,9 +18,9 @@ from airflow.sdk import RetryAction
 from include.ingest.billing.reconcile import publish_reconciled
 from include.ingest.billing.sources import azure_cost
 from include.ingest.billing.sources.pages import MANIFEST, chunk_dir, page_name
-from include.ingest.http.exceptions import ThrottledError
-from include.ingest.http.retry_policy import IngestRetryPolicy
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import ThrottledError
+from include.ingest.retry_policy import IngestRetryPolicy
+from include.ingest.billing.store.ledger import SliceVersion
 from sandbox import Sandbox
 from sandbox.azure.records import records
 from tests.integration.billing.cloud_env import (AZURE_ACCOUNT, RELAXED, azure_client, azure_settings, cloud_env,  # noqa: F401

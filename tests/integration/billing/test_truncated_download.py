@@ -4,7 +4,7 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from include.ingest.billing.sources import aws_cur
-from include.ingest.http.exceptions import TransientError
+from include.ingest.errors import TransientError
 from tests.integration.billing.run_cur import PAYER, report
 
 IN_TASK_ATTEMPTS = 4  # aws_cur._s3_call: every one of them is cut short, so the task fails

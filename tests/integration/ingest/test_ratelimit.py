@@ -5,7 +5,7 @@ import time
 import pytest
 import redis
 
-from include.ingest.http.exceptions import ThrottledError
+from include.ingest.errors import ThrottledError
 from include.ingest.http.ratelimit import SharedRateLimiter
 
 

@@ -9,13 +9,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from include.ingest.persist import load_tables
-from include.ingest.persist.decimal_narrowing import narrow_batch
+from include.ingest.billing.store import load_tables
+from include.ingest.billing.store.decimal_narrowing import narrow_batch
 from include.ingest.persist.migrate import MigrationError, migrate, migration_files
-from include.ingest.persist.publish import publish
-from include.ingest.persist.ledger import begin_load
+from include.ingest.billing.store.publish import publish
+from include.ingest.billing.store.ledger import begin_load
 
-from tests.integration.persist.rows import batches, slice_version
+from tests.integration.billing.store.rows import batches, slice_version
 
 BEFORE = [p for p in migration_files() if p.name < "0006"]
 

@@ -3,7 +3,7 @@ import psycopg
 import pytest
 
 from include.ingest.billing.focus import COLUMNS
-from include.ingest.persist.columns import sql_name
+from include.ingest.billing.store.columns import sql_name
 from include.ingest.persist.migrate import MigrationError, migrate
 
 PG_TYPE = {"String": "text", "Decimal": "numeric", "Date/Time": "timestamp with time zone",

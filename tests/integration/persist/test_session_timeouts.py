@@ -5,7 +5,8 @@ import time
 import psycopg
 import pytest
 
-from include.ingest.persist import db, load_tables
+from include.ingest.billing.store import load_tables
+from include.ingest.persist import db
 
 
 def _settings(conn):

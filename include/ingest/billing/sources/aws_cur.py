@@ -24,8 +24,8 @@ from include.ingest import landing
 from include.ingest.billing.normalize.source import csv_convert_options, csv_read_options
 from include.ingest.http import throttle_log
 from include.ingest.http.client import resilient_request
-from include.ingest.http.exceptions import PermanentError, TransientError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError, TransientError
+from include.ingest.billing.store.ledger import SliceVersion
 
 LAYOUTS = ("cur1", "cur2")
 STREAM_BLOCK = 1 << 20

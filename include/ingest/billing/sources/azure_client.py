@@ -24,7 +24,7 @@ import requests
 
 from include.ingest.http import throttle_log
 from include.ingest.http.client import resilient_request
-from include.ingest.http.exceptions import PermanentError, TransientError
+from include.ingest.errors import PermanentError, TransientError
 from include.ingest.http.ratelimit import SharedRateLimiter
 from include.ingest.http.redact import redact_url
 

@@ -33,8 +33,8 @@ from include.ingest import landing
 from include.ingest.billing.paging import Paginator
 from include.ingest.billing.sources.azure_client import AzureClient
 from include.ingest.billing.sources.pages import Page, land_pages, read_pages
-from include.ingest.http.exceptions import PermanentError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError
+from include.ingest.billing.store.ledger import SliceVersion
 
 COST_TYPES = ("ActualCost", "AmortizedCost", "Usage")
 MAX_WINDOW_DAYS = 31

@@ -28,8 +28,8 @@ from airflow.sdk import ObjectStoragePath
 from include.ingest import landing
 from include.ingest.billing.normalize.source import csv_convert_options, csv_read_options
 from include.ingest.billing.sources.azure_client import STORAGE_SCOPE, AzureClient
-from include.ingest.http.exceptions import PermanentError, TransientError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError, TransientError
+from include.ingest.billing.store.ledger import SliceVersion
 
 STREAM_BLOCK = 1 << 20
 

@@ -32,8 +32,8 @@ from include.ingest import landing
 from include.ingest.billing.paging import Paginator
 from include.ingest.billing.sources.gcp_client import BigQueryClient, decode, flatten
 from include.ingest.billing.sources.pages import Page, land_pages, read_pages
-from include.ingest.http.exceptions import PermanentError, TransientError
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.errors import PermanentError, TransientError
+from include.ingest.billing.store.ledger import SliceVersion
 
 CREDITS_MICROS = "SUM(IFNULL((SELECT SUM(CAST(c.amount * 1000000 AS INT64)) FROM UNNEST(credits) c), 0))"
 

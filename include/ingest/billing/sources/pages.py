@@ -1,7 +1,7 @@
 """Land a paged chunk one page at a time, resumably (Azure Query API, BigQuery).
 
 Each page is landed unchanged as its own file, ``raw/…/<version>/<chunk>/page-00007.json``,
-then the chunk's cursor is saved (include/ingest/state.py). When every page is in, a
+then the chunk's cursor is saved (include/ingest/billing/cursors.py). When every page is in, a
 manifest ``pages.json`` (page names, sha256, sizes, row counts) is landed last; it is the
 chunk's ``LandedFile`` for normalize, and its presence makes a re-run a no-op.
 
@@ -22,8 +22,8 @@ from airflow.sdk import ObjectStoragePath
 
 from include.ingest import landing
 from include.ingest.billing.paging import Paginator
-from include.ingest.persist.ledger import SliceVersion
-from include.ingest.state import ChunkCursor
+from include.ingest.billing.store.ledger import SliceVersion
+from include.ingest.billing.cursors import ChunkCursor
 
 MANIFEST = "pages.json"
 log = logging.getLogger(__name__)

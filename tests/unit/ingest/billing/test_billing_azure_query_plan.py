@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from include.ingest.billing.sources import azure_cost
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 
 
 def test_windows_cover_the_month_without_overlap():

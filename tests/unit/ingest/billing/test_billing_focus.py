@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from include.ingest.billing import focus
-from include.ingest.billing.focus import COLUMNS, MONEY, SCHEMA, TIMESTAMP, empty_row, validate_row
+from include.ingest.billing.focus import COLUMNS, MONEY, SCHEMA, TIMESTAMP, empty_row
+from include.ingest.billing.focus_rules import validate_row
 from include.ingest.billing.focus_rules import find_violations, tags_problem
 
 UTC = dt.timezone.utc

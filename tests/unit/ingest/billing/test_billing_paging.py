@@ -5,7 +5,7 @@ import pytest
 
 from include.ingest.billing import paging
 from include.ingest.billing.paging import Paginator
-from include.ingest.http.exceptions import PermanentError
+from include.ingest.errors import PermanentError
 
 
 def test_pages_until_a_page_without_a_token():

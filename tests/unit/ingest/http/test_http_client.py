@@ -9,7 +9,7 @@ import pytest
 
 from include.ingest.http.client import resilient_request
 from include.ingest.http.errors import Action, RetrySettings
-from include.ingest.http.exceptions import PermanentError, ThrottledError, TransientError
+from include.ingest.errors import PermanentError, ThrottledError, TransientError
 
 URL = "https://api.example.com/rows?page=3&key=SECRET"
 NOW = datetime(2024, 3, 1, tzinfo=timezone.utc)

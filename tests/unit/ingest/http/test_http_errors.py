@@ -19,7 +19,7 @@ from include.ingest.http.errors import (
     classify,
     is_short_wait,
 )
-from include.ingest.http.exceptions import PermanentError, ThrottledError, TransientError
+from include.ingest.errors import PermanentError, ThrottledError, TransientError
 
 NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 URL = "https://management.azure.com/providers/Microsoft.Billing/billingAccounts/123/providers/Microsoft.CostManagement/query?api-version=2023-11-01&$skiptoken=AQAAAA%3D%3D&sig=SECRET"

@@ -3,7 +3,7 @@ import ipaddress
 
 import pytest
 
-from include.ingest.billing.tasks import plan_aws_cur
+from include.ingest.billing.providers.aws import PROVIDER as AWS_PROVIDER
 from include.ingest.safety import InputRefused
 from include.ingest.safety import params as checked
 from include.ingest.safety.urls import UrlPolicy, _non_public
@@ -20,7 +20,7 @@ AWS = {"aws_conn_id": "aws_billing", "bucket": "sandbox-billing", "prefix": "cur
     ("aws_conn_id", "http://evil"), ("billing_account", "1234/../5")])
 def test_the_aws_plan_refuses_a_malformed_param_before_any_call(field, value):
     with pytest.raises(InputRefused, match=r"expected .* got "):
-        plan_aws_cur({**AWS, field: value}, None, "run")
+        AWS_PROVIDER.plan({**AWS, field: value}, None, "run")
 
 
 def test_the_sandbox_and_demo_values_pass():

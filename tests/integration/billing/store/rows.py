@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from include.ingest.billing.focus import SCHEMA, empty_row
 from include.ingest.billing.keys import idempotency_key
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 UTC = timezone.utc
 

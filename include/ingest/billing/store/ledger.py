@@ -13,7 +13,7 @@ from datetime import datetime
 
 import psycopg
 
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 from include.ingest.persist.db import advisory_key
 
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import psycopg
 
-from include.ingest.persist import load_tables
-from include.ingest.persist.ledger import SliceVersion, published_version, slice_lock
+from include.ingest.billing.store import load_tables
+from include.ingest.billing.store.ledger import SliceVersion, published_version, slice_lock
 
 
 class PublishError(RuntimeError):

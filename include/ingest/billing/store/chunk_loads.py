@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 
 from include.ingest.billing.focus import SCHEMA
 from include.ingest.billing.normalize.context import QuarantinedRow
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 from include.ingest.persist.db import advisory_key
-from include.ingest.persist.ledger import SliceVersion
+from include.ingest.billing.store.ledger import SliceVersion
 
 COPY_QUARANTINE = ("COPY billing.quarantine (load_id, chunk_id, provider, billing_account, "
                    "billing_period, version, source_file, row_ordinal, source_line, reason, raw) "

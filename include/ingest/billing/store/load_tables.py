@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import queue
+import select
+import threading
 from contextlib import ExitStack
 from collections.abc import Iterable
 from decimal import Decimal, localcontext
@@ -25,11 +27,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pgpq import encoders, schema as pg_schema
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
+from psycopg.copy import LibpqWriter, Writer
 
 from include.ingest.billing.decimal_ops import EXACT
-from include.ingest.persist.columns import SQL_COLUMNS
-from include.ingest.persist.decimal_narrowing import narrow_batch
+from include.ingest.billing.store.columns import SQL_COLUMNS
+from include.ingest.billing.store.decimal_narrowing import narrow_batch
 
 COPY_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, SQL_COLUMNS))
 # the parent's partitioned indexes (migration 0006); a partition must have each to attach
@@ -40,7 +42,8 @@ INDEX_SORT_MEMORY = "512MB"  # per publish, for the length of its transaction
 # a long reader of billing.line_items delays a publish this long at most: shorter than the
 # session's db.LOCK_TIMEOUT, since every new reader queues behind the waiting ACCESS EXCLUSIVE
 LOCK_TIMEOUT = "60s"
-SEND_QUEUE_BLOCKS = 256  # of ≤ 128 KiB each (psycopg's MAX_BUFFER_SIZE): ≤ 32 MiB in flight
+SEND_BLOCK = 128 << 10  # bytes per libpq call (psycopg's own limit, so libpq never chokes)
+SEND_QUEUE_BLOCKS = 256  # of ≤ SEND_BLOCK each: ≤ 32 MiB waiting for the server per COPY
 
 
 class DuplicateKeyError(RuntimeError):
@@ -72,14 +75,58 @@ def encoder(schema: pa.Schema) -> pgpq.ArrowToPostgresBinaryEncoder:
     return pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(schema, builders)
 
 
-class _SendingThread(QueuedLibpqWriter):
-    """psycopg's queued COPY writer (a thread sends while the caller reads and encodes the
-    next batch, so the server is never left waiting), with a bounded queue: psycopg's holds
-    1024 blocks, and the server is the slow side, so memory would grow to 128 MiB per COPY."""
+class SendingThread(Writer):
+    """A COPY writer (psycopg's documented `Writer` protocol) that sends from a thread of its
+    own while the caller reads and encodes the next batch, so the server is never left
+    waiting; the bytes go out through psycopg's `LibpqWriter`. Its queue is bounded
+    (`max_blocks` of ≤ SEND_BLOCK bytes): the server is the slow side, so an unbounded one
+    would grow with the chunk. After each block the sender waits until libpq has handed it
+    to the socket (`PGconn.flush`): on Linux psycopg does not flush, and libpq then keeps
+    whatever the server has not read yet in a buffer of its own that grows without limit.
+    `write` blocks while the queue is full, and raises the sender's error, if any; `finish`
+    waits for every block to be sent, then ends the COPY."""
 
-    def __init__(self, cursor: psycopg.Cursor):
-        super().__init__(cursor)
-        self._queue = queue.Queue(maxsize=SEND_QUEUE_BLOCKS)
+    def __init__(self, cursor: psycopg.Cursor, max_blocks: int = SEND_QUEUE_BLOCKS):
+        self._libpq = LibpqWriter(cursor)
+        self._pgconn = cursor.connection.pgconn
+        self._blocks: queue.Queue = queue.Queue(maxsize=max_blocks)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None  # started by the first write
+
+    def _send(self) -> None:
+        try:
+            writable = select.poll()
+            writable.register(self._pgconn.socket, select.POLLOUT)
+            while block := self._blocks.get():
+                self._libpq.write(block)
+                while self._pgconn.flush():  # 1: the socket took part of it; wait, send more
+                    writable.poll()
+        except BaseException as exc:  # handed to the caller's thread by write / finish
+            self._error = exc
+            while self._blocks.get():  # drain until finish: a full queue must not block write
+                pass
+
+    def write(self, data) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._send, name="copy-sender", daemon=True)
+            self._thread.start()
+        for start in range(0, len(data), SEND_BLOCK):
+            if self._error is not None:
+                raise self._error
+            self._blocks.put(data if len(data) <= SEND_BLOCK else data[start:start + SEND_BLOCK])
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if self._thread is not None:
+            self._blocks.put(b"")  # the end: the sender stops after the last block
+            self._thread.join()
+        if self._error is None:
+            self._libpq.finish(exc)  # the server's verdict on the rows, if any, is raised here
+            return
+        try:
+            self._libpq.finish(exc or self._error)  # ends the COPY as failed
+        finally:
+            if exc is None:
+                raise self._error  # the caller's own error, if any, stays the one raised
 
 
 class _Copier:
@@ -106,7 +153,7 @@ class _Copier:
     def binary(self, batch: pa.RecordBatch) -> None:
         if self._copy is None:
             self._copy = self._open.enter_context(self._cur.copy(
-                self._statement("FORMAT binary"), writer=_SendingThread(self._cur)))
+                self._statement("FORMAT binary"), writer=SendingThread(self._cur)))
         encoder_ = self._encoders.get(batch.schema)
         if encoder_ is None:
             encoder_ = self._encoders[batch.schema] = encoder(batch.schema)

@@ -1,17 +1,18 @@
 """load_tables.copy_rows against real PostgreSQL: many batches through the sending thread
-arrive whole and in order; a row the server refuses fails the COPY and stores nothing."""
-import inspect
+arrive whole and in order; a row the server refuses fails the COPY and stores nothing; a
+server slower than the producer holds the producer back at the bounded queue."""
+import threading
+import time
 from decimal import Decimal
 
 import psycopg
 import pyarrow as pa
 import pytest
-from psycopg.copy import QueuedLibpqWriter
 
 from include.ingest.billing.focus import SCHEMA
-from include.ingest.persist import load_tables
+from include.ingest.billing.store import load_tables
 
-from tests.integration.persist.rows import focus_rows, slice_version
+from tests.integration.billing.store.rows import focus_rows, slice_version
 
 LOAD_SEQ = 990_001  # no ledger row: these tests use the table functions alone
 
@@ -55,10 +56,50 @@ def test_a_row_the_server_refuses_fails_the_copy_and_stores_nothing(load_table):
     assert load_tables.count_and_totals(load_table, LOAD_SEQ)[0] == 0
 
 
-def test_the_send_queue_is_the_bounded_one():
-    # the sending thread replaces psycopg's private queue; fail loudly if psycopg renames it
-    assert "self._queue.put(" in inspect.getsource(QueuedLibpqWriter.write)
-    assert "self._queue.get()" in inspect.getsource(QueuedLibpqWriter.worker)
+def test_a_producer_faster_than_the_server_waits_for_the_bounded_queue(warehouse, warehouse_url):
+    """The server stops reading mid-COPY (its first row waits for a lock held here): the
+    sender blocks, the queue fills, and `write` waits instead of queueing the whole input;
+    once the server reads again, every row arrives."""
+    block = b"".join(b"x" * 1023 + b"\n" for _ in range(128))  # 128 KiB: one queued block
+    blocks, gate = 512, 4_242
+    warehouse.execute("CREATE TABLE copy_probe (line text)")
+    warehouse.execute("CREATE FUNCTION copy_gate() RETURNS trigger LANGUAGE plpgsql AS "
+                      f"$$ BEGIN PERFORM pg_advisory_xact_lock_shared({gate}); RETURN NEW; END $$")
+    warehouse.execute("CREATE TRIGGER gate BEFORE INSERT ON copy_probe FOR EACH ROW "
+                      "EXECUTE FUNCTION copy_gate()")
+    warehouse.commit()
+    written, failed = [], []
+
+    def produce():
+        try:
+            with psycopg.connect(warehouse_url) as conn, conn.cursor() as cur:
+                writer = load_tables.SendingThread(cur, max_blocks=4)
+                with cur.copy("COPY copy_probe (line) FROM STDIN", writer=writer) as copy:
+                    for _ in range(blocks):
+                        copy.write(block)
+                        written.append(1)
+        except BaseException as exc:  # shown by the assertion below
+            failed.append(exc)
+
+    try:
+        warehouse.execute("SELECT pg_advisory_lock(%s)", (gate,))
+        producer = threading.Thread(target=produce)
+        producer.start()
+        seen, still = -1, 0
+        while still < 10 and producer.is_alive():  # until writes stop for 1 s
+            time.sleep(0.1)
+            seen, still = len(written), still + 1 if len(written) == seen else 0
+        held_back = len(written)
+    finally:
+        warehouse.execute("SELECT pg_advisory_unlock(%s)", (gate,))
+        warehouse.commit()
+    producer.join(120)
+    assert not failed, failed
+    assert held_back < blocks // 2, f"expected write to wait once the queue is full, got {held_back} of {blocks} written"
+    assert warehouse.execute("SELECT count(*) FROM copy_probe").fetchone()[0] == blocks * 128
+    warehouse.execute("DROP TABLE copy_probe")
+    warehouse.execute("DROP FUNCTION copy_gate()")
+    warehouse.commit()
 
 
 # Real values that numeric(38,18) refused: an AWS CUR cost with 21 places, an EA amortized

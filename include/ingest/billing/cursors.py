@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import redis
 
-from include.ingest.http.exceptions import TransientError
+from include.ingest.errors import TransientError
 from include.ingest.persist.db import advisory_key, connect
 
 log = logging.getLogger(__name__)

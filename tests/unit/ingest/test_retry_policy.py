@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from airflow.sdk import RetryAction, RetryDecision, RetryPolicy
 
-from include.ingest.http.exceptions import PermanentError, ThrottledError, TransientError
-from include.ingest.http.retry_policy import IngestRetryPolicy
+from include.ingest.errors import PermanentError, ThrottledError, TransientError
+from include.ingest.retry_policy import IngestRetryPolicy
 
 
 def test_is_an_airflow_retry_policy():

@@ -1,4 +1,4 @@
-"""Staging, publish and the ledger against real PostgreSQL (docs/architecture.md §4): every load runs
+"""Chunk loads, publish and the ledger against real PostgreSQL (docs/architecture.md §4): every load runs
 twice and changes nothing the second time; restatements replace, older never overwrites
 newer; concurrent publishers leave one consistent version."""
 import threading
@@ -7,12 +7,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from include.ingest.persist.ledger import begin_load, load_state
-from include.ingest.persist.publish import PublishError, publish
+from include.ingest.billing.store.ledger import begin_load, load_state
+from include.ingest.billing.store.publish import PublishError, publish
 from include.ingest.billing.normalize.context import QuarantinedRow
-from include.ingest.persist.staging import ChunkLoadError, ChunkRows, load_chunk
+from include.ingest.billing.store.chunk_loads import ChunkLoadError, ChunkRows, load_chunk
 
-from tests.integration.persist.rows import batches, slice_version
+from tests.integration.billing.store.rows import batches, slice_version
 
 
 def snapshot(conn):
