@@ -8,6 +8,7 @@ from airflow.sdk import Param, dag, task
 from include.ingest import timeouts
 from include.ingest.ils.assets import CATALOG_BATCHES
 from include.ingest.queues import DEFAULT, ILS_SYNC_HOLDINGS
+from include.ingest.retry_policy import IngestRetryPolicy
 
 DOC = """
 ### ILS holdings sync (FOLIO inventory storage)
@@ -33,6 +34,7 @@ Every task has an `execution_timeout` (`include/ingest/timeouts.py`).
 @dag(dag_id="ils_sync_holdings", schedule=[CATALOG_BATCHES], catchup=False, doc_md=DOC,
      tags=["catalog", "ils"], max_active_runs=1,
      default_args={"retries": 3, "retry_delay": timedelta(seconds=30),
+                   "retry_policy": IngestRetryPolicy(),
                    "execution_timeout": timeouts.BOOKKEEPING},
      params={
          "batch_id": Param("", type="string", title="Catalog batch",
