@@ -77,6 +77,28 @@ def _check_manifest(name: str, manifest: dict) -> None:
                              f"sum {per_blob}; the manifest is inconsistent -- re-run the export")
 
 
+# The dataset an export holds (manifest exportConfig.type). Only actual cost is BilledCost:
+# an AmortizedCost run spreads purchases over usage (FOCUS: EffectiveCost), so loading it as
+# this slice would silently replace the month's billed cost. "Usage" is the older name of the
+# actual-cost export. Other types (price sheets, reservation details / recommendations) are
+# not cost rows at all.
+ACTUAL_COST_TYPES = {"actualcost", "usage"}
+
+
+def dataset_type(name: str, manifest: dict) -> str:
+    """The export's dataset type, refused unless it is actual cost (named in the error)."""
+    declared = (manifest.get("exportConfig") or {}).get("type")
+    if declared is None:
+        return "ActualCost (assumed: the manifest names no exportConfig.type)"
+    if str(declared).lower() in ACTUAL_COST_TYPES:
+        return str(declared)
+    hint = ("amortized cost is FOCUS EffectiveCost, not BilledCost, and loading it as this slice "
+            "would replace the month's actual cost" if str(declared).lower() == "amortizedcost"
+            else "it holds no cost-and-usage rows")
+    raise PermanentError(f"{name}: expected an ActualCost export, got exportConfig.type {declared!r} — "
+                         f"{hint}; point export_name at the account's ActualCost export")
+
+
 def latest_run(client: AzureClient, root: str, export_name: str, period: str) -> tuple[str, dict] | None:
     """(manifest blob name, manifest) of the newest run with data, or None."""
     runs = []
@@ -102,11 +124,12 @@ def plan_export(client: AzureClient, billing_account: str, period: str, export_n
                              f"in {_container_url(client)}, got none; check export_name / root_folder")
     name, manifest = found
     _check_manifest(name, manifest)
+    dataset = dataset_type(name, manifest)
     run = manifest["runInfo"]
     sv = SliceVersion("azure", billing_account, period, run["runId"], _submitted(run["submittedTime"]))
     chunks = [{"chunk_id": f"{n:05d}", "kind": "export", "blob": b["blobName"], "rows": b.get("dataRowCount"),
                "bytes": b.get("byteCount"), "format": "csv"} for n, b in enumerate(manifest["blobs"])]
-    source = {"kind": "export", "export_name": export_name, "root": root, "manifest": name,
+    source = {"kind": "export", "export_name": export_name, "root": root, "manifest": name, "dataset": dataset,
               "blobCount": manifest["blobCount"], "byteCount": manifest.get("byteCount"),
               "declared": {"rows": manifest["dataRowCount"]}, "declared_by": f"export manifest {name}"}
     return sv, chunks, source
