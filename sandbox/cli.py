@@ -22,6 +22,16 @@ from sandbox.config import PROVIDERS, SandboxConfig
 from sandbox.faults import FaultSpecError, parse_spec
 
 
+def _secret_from_env(flag: str, what: str) -> str | None:
+    """$SANDBOX_CLIENT_SECRET, which `flag` needs (kept out of the command line and the
+    logs); None, after saying so on stderr, when it is not set."""
+    secret = os.environ.get("SANDBOX_CLIENT_SECRET")
+    if not secret:
+        print(f"sandbox: {flag} needs $SANDBOX_CLIENT_SECRET set ({what}; kept out of the "
+              f"command line and the logs)", file=sys.stderr)
+    return secret or None
+
+
 def _months(text: str) -> tuple[str, ...]:
     return () if text.strip().lower() in ("", "none") else tuple(m.strip() for m in text.split(",") if m.strip())
 
@@ -100,18 +110,14 @@ def serve(args: argparse.Namespace) -> int:
                      ils_retry_after=None if args.ils_retry_after.lower() == "none" else args.ils_retry_after,
                      ils_token_ttl_s=args.ils_token_ttl, ils_batch_max=args.ils_batch_max)
     if args.azure_client_id:
-        secret = os.environ.get("SANDBOX_CLIENT_SECRET")
-        if not secret:
-            print("sandbox: --azure-client-id needs $SANDBOX_CLIENT_SECRET set (the client "
-                  "secret; kept out of the command line and the logs)", file=sys.stderr)
+        secret = _secret_from_env("--azure-client-id", "the client secret")
+        if secret is None:
             return 2
         config.azure_clients = {args.azure_client_id: secret}
         config.client_secret_from_env = True
     if args.ils_username:
-        secret = os.environ.get("SANDBOX_CLIENT_SECRET")
-        if not secret:
-            print("sandbox: --ils-username needs $SANDBOX_CLIENT_SECRET set (the ILS password; "
-                  "kept out of the command line and the logs)", file=sys.stderr)
+        secret = _secret_from_env("--ils-username", "the ILS password")
+        if secret is None:
             return 2
         config.ils_username, config.ils_password, config.ils_password_from_env = args.ils_username, secret, True
     stop = threading.Event()
